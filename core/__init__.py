@@ -1,0 +1,1 @@
+"""Fygitaal: the shared citizen-service platform for municipalities."""

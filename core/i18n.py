@@ -1,0 +1,34 @@
+"""Languages: Dutch first, French and English; the visitor's choice wins over the browser's."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, request
+from flask_babel import Babel
+
+LANGUAGE_COOKIE = "taal"
+LANGUAGE_NAMES = {"nl": "Nederlands", "fr": "Français", "en": "English"}
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in languages:
+        return chosen
+    return request.accept_languages.best_match(languages, default=languages[0])
+
+
+def safe_next(target: str | None, fallback: str = "/") -> str:
+    """Only a local path may be a redirect target (no open redirects)."""
+    if not target:
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    return target
+
+
+def init_app(app: Flask) -> None:
+    Babel(app, locale_selector=select_locale)
+    app.jinja_env.globals.update(language_names=LANGUAGE_NAMES)

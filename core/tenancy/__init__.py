@@ -1,0 +1,1 @@
+"""Municipalities (tenants): their model, their files in ``tenants/`` and their isolation."""

@@ -1,0 +1,49 @@
+"""The one module plugins import from the core: its stable surface.
+
+Everything a plugin needs from Fygitaal is re-exported here, so the core can move its internals
+without breaking plugins. Changes to this list are deliberate and announced in CHANGELOG.md.
+Plugins may of course import Flask, SQLAlchemy and marshmallow themselves.
+"""
+
+from flask import g
+from flask_babel import gettext, lazy_gettext
+
+from core.db import Base, get_session, utcnow
+from core.plugins import hookimpl
+from core.plugins.manifest import MATURITIES, Manifest, NoSettings
+from core.tenancy.isolation import TenantScoped, tenant_foreign_key
+from core.tenancy.models import Department, Tenant
+from core.tenancy.rls import disable_tenant_rls, enable_tenant_rls
+from core.tenancy.service import working_for
+
+
+def current_tenant() -> Tenant:
+    """The municipality of the current request (inside a plugin's blueprint routes)."""
+    return g.tenant
+
+
+def plugin_settings(name: str) -> dict:
+    """The settings the current municipality gave plugin ``name`` in its tenant file."""
+    return dict((g.tenant.plugins or {}).get(name, {}))
+
+
+__all__ = [
+    "MATURITIES",
+    "Base",
+    "Department",
+    "Manifest",
+    "NoSettings",
+    "Tenant",
+    "TenantScoped",
+    "current_tenant",
+    "disable_tenant_rls",
+    "enable_tenant_rls",
+    "get_session",
+    "gettext",
+    "hookimpl",
+    "lazy_gettext",
+    "plugin_settings",
+    "tenant_foreign_key",
+    "utcnow",
+    "working_for",
+]

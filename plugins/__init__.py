@@ -1,0 +1,1 @@
+"""Bundled plugins: registered through the same ``fygitaal`` entry point as external ones."""
