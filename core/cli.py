@@ -172,4 +172,4 @@ def demo(host: str, port: int, idp_port: int, reset: bool) -> None:
     """Migrate, apply tenants/, seed demo data, start the app and a local OIDC provider."""
     from core.demo import run_demo
 
-    run_demo(current_app, host=host, port=port, idp_port=idp_port, reset=reset)
+    run_demo(current_app._get_current_object(), host=host, port=port, idp_port=idp_port, reset=reset)

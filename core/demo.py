@@ -100,10 +100,9 @@ def run_demo(app: Flask, host: str, port: int, idp_port: int, reset: bool) -> No
     path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     _print_welcome(manifest, path)
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        click.echo("\nStopping the demo …")
+        server.serve_forever()  # werkzeug returns from here on Ctrl-C
     finally:
+        click.echo("\nStopping the demo …")
         server.server_close()
         idp.shutdown()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import text
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from core import migrate
@@ -74,21 +76,30 @@ def app(database_urls: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
     return app
 
 
+@contextmanager
+def joined_to(app: Flask, connection: Connection) -> Iterator[None]:
+    """Make ``app``'s sessions work inside ``connection``'s transaction (commits → savepoints)."""
+    factory = database(app).sessionmaker
+    factory.configure(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield
+    finally:
+        factory.configure(bind=database(app).engine, join_transaction_mode="conservative_savepoint")
+
+
 @pytest.fixture
 def db_session(app: Flask) -> Iterator[Session]:
     """A session whose work, and the app's during the test, is rolled back afterwards."""
-    db = database(app)
-    connection = db.engine.connect()
+    connection = database(app).engine.connect()
     outer = connection.begin()
-    db.sessionmaker.configure(bind=connection, join_transaction_mode="create_savepoint")
-    session = db.sessionmaker()
-    try:
-        yield session
-    finally:
-        session.close()
-        outer.rollback()
-        connection.close()
-        db.sessionmaker.configure(bind=db.engine, join_transaction_mode="conservative_savepoint")
+    with joined_to(app, connection):
+        session = database(app).sessionmaker()
+        try:
+            yield session
+        finally:
+            session.close()
+            outer.rollback()
+            connection.close()
 
 
 @pytest.fixture

@@ -1,0 +1,165 @@
+"""Real-browser accessibility checks (axe-core, keyboard, language, CSP) that the test client cannot see."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, expect, sync_playwright
+from werkzeug.serving import make_server
+
+from core import migrate
+from core.db import database, utcnow
+from core.tenancy.service import apply_tenants, working_for
+from core.testing.fixtures import make_test_app
+
+pytestmark = pytest.mark.browser
+
+TENANTS_DIR = Path(__file__).resolve().parent.parent / "tenants"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+BLOCKING_IMPACTS = frozenset({"serious", "critical"})
+PAGES = [
+    pytest.param("/", 200, id="platform-home"),
+    pytest.param("/lochristi/", 200, id="municipality-home"),
+    pytest.param("/lochristi/grofvuil/", 200, id="grofvuil"),
+    pytest.param("/bestaatniet/", 404, id="not-found"),
+]
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app with the real municipalities, served on its own SQLite database in a thread."""
+    tmp = tmp_path_factory.mktemp("browser")
+    url = f"sqlite:///{tmp}/browser.db"
+    app = make_test_app((url, url), tmp / "instance")
+    with app.app_context():
+        migrate.upgrade(app)
+        with database(app).session_scope() as session:
+            apply_tenants(session, TENANTS_DIR, app.extensions["fygitaal.plugins"])
+        from plugins.grofvuil.service import plan_round
+
+        with working_for("lochristi") as (session, _tenant):  # so axe also sees the rounds table
+            start = utcnow().date()
+            for week, zone in enumerate(("Lochristi-centrum", "Zaffelare")):
+                plan_round(session, zone, start + timedelta(days=7 * week + 3), capacity=40)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        database(app).engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """Debian's chromium (never a downloaded one: this machine has no internet)."""
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+@pytest.fixture
+def console_errors() -> list[str]:
+    """Every console error the page logged during the test."""
+    return []
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: str, console_errors: list[str]) -> Iterator[Page]:
+    """A fresh, Dutch-speaking visitor (own cookies) on the live server."""
+    context = browser.new_context(base_url=live_server, locale="nl-BE")
+    page = context.new_page()
+
+    def _record(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            console_errors.append(message.text)
+
+    page.on("console", _record)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def csp_errors(console_errors: list[str]) -> list[str]:
+    """Chromium reports a blocked inline script or style as a console error naming the policy."""
+    return [text for text in console_errors
+            if "content security policy" in text.lower() or "content-security-policy" in text.lower()]
+
+
+def describe(violations: list[dict]) -> str:
+    """One line per failing node: rule, impact, target and axe's fix hint, for the developer."""
+    lines = []
+    for violation in violations:
+        lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']} "
+                     f"[{violation['helpUrl']}]")
+        for node in violation["nodes"]:
+            target = " ".join(str(part) for part in node["target"])
+            summary = (node.get("failureSummary") or "").replace("\n", " ")
+            lines.append(f"    target: {target}\n      html: {node['html']}\n      {summary}")
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize(("path", "status"), PAGES)
+def test_page_has_no_serious_accessibility_violations(page: Page, console_errors: list[str],
+                                                      path: str, status: int):
+    response = page.goto(path)
+    assert response is not None and response.status == status
+    expect(page.locator("main#inhoud h1")).to_be_visible()
+
+    results = Axe().run(page)
+    blocking = [v for v in results.response["violations"] if v["impact"] in BLOCKING_IMPACTS]
+    assert not blocking, f"axe-core on {path}:\n{describe(blocking)}"
+    assert not csp_errors(console_errors), f"CSP violations on {path}: {csp_errors(console_errors)}"
+
+
+def test_first_tab_focuses_the_skip_link_which_moves_focus_to_the_content(page: Page,
+                                                                           console_errors: list[str]):
+    page.goto("/lochristi/")
+    page.keyboard.press("Tab")
+    skip_link = page.locator("a.skip-link")
+    expect(skip_link).to_be_focused()
+    expect(skip_link).to_have_text("Naar de inhoud")
+    expect(skip_link).to_be_in_viewport()  # it must show itself when focused
+
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "() => document.activeElement && document.activeElement.closest('main#inhoud') !== null"
+    )
+    assert page.url.endswith("/lochristi/#inhoud")
+    assert not csp_errors(console_errors), csp_errors(console_errors)
+
+
+def test_language_switch_sets_the_page_language(page: Page, console_errors: list[str]):
+    page.goto("/lochristi/")
+    expect(page.locator("html")).to_have_attribute("lang", "nl")
+
+    page.locator("select#taal").select_option(label="Français")
+    with page.expect_navigation():
+        page.locator("form.language-switch button[type=submit]").click()
+
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    assert page.url.endswith("/lochristi/")  # back where the visitor was
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    assert cookies.get("taal") == "fr"
+    assert not csp_errors(console_errors), csp_errors(console_errors)
