@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-CATALOGS := $(wildcard core/translations/*/LC_MESSAGES/messages.po)
+CATALOGS := $(wildcard core/translations/*/LC_MESSAGES/messages.po plugins/*/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
 .PHONY: demo test install lint check translations hookdocs
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $@
 
 %.mo: %.po | $(STAMP)
-	$(BIN)/pybabel compile --use-fuzzy --statistics -i $< -o $@ 2>/dev/null || $(BIN)/pybabel compile -i $< -o $@
+	$(BIN)/pybabel compile -i $< -o $@
 
 install: $(STAMP) $(COMPILED)
 
@@ -36,6 +36,12 @@ check: install
 hookdocs: install
 	$(BIN)/fygitaal plugins hookdocs > docs/hooks.md
 
+# Refresh the catalogues after changing user-facing text (core, then each bundled plugin).
 translations: install
-	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -o core/translations/messages.pot core plugins
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -o core/translations/messages.pot core
 	$(BIN)/pybabel update -i core/translations/messages.pot -d core/translations --no-fuzzy-matching
+	for dir in plugins/*/translations; do \
+	  plugin=$$(dirname $$dir); \
+	  $(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -o $$dir/messages.pot $$plugin; \
+	  $(BIN)/pybabel update -i $$dir/messages.pot -d $$dir --no-fuzzy-matching; \
+	done

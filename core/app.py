@@ -43,7 +43,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     registry.discover()
     app.extensions["fygitaal.plugins"] = registry
 
-    i18n.init_app(app)
+    i18n.init_app(app, registry)
     security.init_app(app)
     resolution.init_app(app)
     web.init_app(app)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request
 from flask_babel import Babel
+
+from core.plugins.manager import PluginRegistry
 
 LANGUAGE_COOKIE = "taal"
 LANGUAGE_NAMES = {"nl": "Nederlands", "fr": "Français", "en": "English"}
@@ -29,6 +33,20 @@ def safe_next(target: str | None, fallback: str = "/") -> str:
     return target
 
 
-def init_app(app: Flask) -> None:
+def translation_directories(registry: PluginRegistry) -> list[Path]:
+    """The core's catalogues first, then each plugin's own ``translations/`` folder."""
+    core_dir = Path(__file__).resolve().parent / "translations"
+    plugin_dirs = [
+        Path(inspect.getfile(info.module)).parent / "translations"  # type: ignore[arg-type]
+        for info in registry.plugins.values()
+        if inspect.ismodule(info.module)
+    ]
+    return [core_dir, *(d for d in plugin_dirs if d.is_dir())]
+
+
+def init_app(app: Flask, registry: PluginRegistry) -> None:
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(
+        str(d) for d in translation_directories(registry)
+    )
     Babel(app, locale_selector=select_locale)
     app.jinja_env.globals.update(language_names=LANGUAGE_NAMES)

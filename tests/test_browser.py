@@ -16,6 +16,7 @@ from core import migrate
 from core.db import database, utcnow
 from core.tenancy.service import apply_tenants, working_for
 from core.testing.fixtures import make_test_app
+from plugins.grofvuil.service import plan_round
 
 pytestmark = pytest.mark.browser
 
@@ -44,8 +45,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         migrate.upgrade(app)
         with database(app).session_scope() as session:
             apply_tenants(session, TENANTS_DIR, app.extensions["fygitaal.plugins"])
-        from plugins.grofvuil.service import plan_round
-
         with working_for("lochristi") as (session, _tenant):  # so axe also sees the rounds table
             start = utcnow().date()
             for week, zone in enumerate(("Lochristi-centrum", "Zaffelare")):
@@ -159,6 +158,7 @@ def test_language_switch_sets_the_page_language(page: Page, console_errors: list
         page.locator("form.language-switch button[type=submit]").click()
 
     expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.locator("a.skip-link")).to_have_text("Aller au contenu")
     assert page.url.endswith("/lochristi/")  # back where the visitor was
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
     assert cookies.get("taal") == "fr"

@@ -16,7 +16,7 @@ FYGITAAL = Path(sys.executable).parent / "fygitaal"
 
 
 def fetch(url: str) -> tuple[int, str]:
-    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback URL from demo.json
+    with urllib.request.urlopen(url, timeout=10) as response:
         return response.status, response.read().decode()
 
 

@@ -40,7 +40,7 @@ def walkthrough(tmp_path, monkeypatch):
 
 
 def test_the_walkthrough_plugin_installs_enables_and_serves(walkthrough, database_urls, tmp_path, db_session):
-    package, tenants = walkthrough
+    _package, tenants = walkthrough
     app = make_test_app(database_urls, tmp_path / "instance")
     assert "openingsuren" in app.extensions["fygitaal.plugins"].plugins
     with joined_to(app, db_session.connection()):

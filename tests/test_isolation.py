@@ -132,9 +132,11 @@ def test_database_refuses_a_link_across_tenants(db_session, two_tenants, tenant)
 
 
 def test_across_tenants_is_the_audited_escape_hatch(db_session, two_tenants, caplog):
-    with caplog.at_level(logging.INFO, logger="fygitaal.audit"):
-        with across_tenants(db_session, "test: count rounds for the region"):
-            assert db_session.scalar(select(func.count()).select_from(Round)) == 2
+    with (
+        caplog.at_level(logging.INFO, logger="fygitaal.audit"),
+        across_tenants(db_session, "test: count rounds for the region"),
+    ):
+        assert db_session.scalar(select(func.count()).select_from(Round)) == 2
     assert "test: count rounds for the region" in caplog.text
     assert db_session.scalar(select(func.count()).select_from(Round)) == 1
 
