@@ -78,3 +78,13 @@ def test_demo_serves_the_municipalities_and_the_provider(tmp_path):
     finally:
         output = stop(again)
     assert "lochristi: unchanged" in output
+
+    # --reset starts over.
+    (tmp_path / "demo.json").unlink()
+    reset = start_demo(tmp_path, "--reset")
+    try:
+        wait_for_manifest(reset, tmp_path / "demo.json")
+    finally:
+        output = stop(reset)
+    assert "Resetting the demo database" in output
+    assert "lochristi: created" in output

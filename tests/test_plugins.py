@@ -82,6 +82,24 @@ def test_a_plugin_without_manifest_is_refused_by_name(app):
     assert "naamloos" not in registry.plugins
 
 
+def test_a_plugin_with_an_unknown_hook_is_left_out_by_name(app):
+    class Typo:
+        @hookimpl
+        def fygitaal_plugin_manifest(self):
+            return Manifest(name="typo", version="1", owner="test", maturity="approved")
+
+        @hookimpl
+        def fygitaal_case_typos(self, tenant):
+            return []
+
+    registry = app.extensions["fygitaal.plugins"]
+    registry.register(Typo(), "typo")
+    registry.check_pending()
+    assert "fygitaal_case_typos" in registry.failed.pop("typo")
+    assert "typo" not in registry.plugins
+    assert "grofvuil" in registry.plugins
+
+
 def test_a_manifest_with_an_unknown_maturity_is_refused():
     with pytest.raises(ValueError, match="maturity 'beta' is unknown"):
         Manifest(name="x", version="1", owner="y", maturity="beta")

@@ -83,7 +83,19 @@ class PluginRegistry:
                 self._fail(ep.name, f"import failed: {type(exc).__name__}: {exc}")
                 continue
             self.register(module, ep.name)
-        self.pm.check_pending()
+        self.check_pending()
+
+    def check_pending(self) -> None:
+        """Leave out, by name, each plugin that implements a hook the contract does not know."""
+        while True:
+            try:
+                self.pm.check_pending()
+            except pluggy.PluginValidationError as exc:
+                name = self.pm.get_name(exc.plugin) or repr(exc.plugin)
+                self.unregister(name)
+                self._fail(name, f"unknown hook: {exc}")
+                continue
+            return
 
     def register(self, module: object, name: str) -> PluginInfo | None:
         """Register one plugin module; record it as failed when its manifest is missing or wrong."""
