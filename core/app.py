@@ -10,10 +10,17 @@ from flask import Flask
 from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import db, i18n, security, web
+from core import db, i18n, models, ratelimit, security, web  # noqa: F401 - models: complete metadata
+from core.api import oauth as api_oauth
+from core.api import v1 as api_v1
+from core.clock import Clock
 from core.config import load_config
+from core.identity import access, admin_views, providers
+from core.identity import views as identity_views
+from core.identity.sessions import DatabaseSessionInterface
 from core.logs import configure_logging
 from core.plugins.manager import PluginRegistry
+from core.regio import views as regio_views
 from core.tenancy import resolution
 
 
@@ -43,16 +50,32 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     registry.discover()
     app.extensions["fygitaal.plugins"] = registry
 
+    app.extensions["fygitaal.clock"] = Clock()
+    app.session_interface = DatabaseSessionInterface()
     i18n.init_app(app, registry)
     security.init_app(app)
+    ratelimit.init_app(app)
     resolution.init_app(app)
+    providers.init_app(app)
     web.init_app(app)
+    app.register_blueprint(identity_views.bp)
+    app.register_blueprint(admin_views.bp)
+    app.register_blueprint(regio_views.bp)
+    api_oauth.init_app(app)
+    app.register_blueprint(api_v1.bp)
+    for machine_blueprint in ("oauth", "api_v1"):
+        security.csrf_exempt_blueprint(app, machine_blueprint)
+    ratelimit.limit_endpoints(
+        app, ["identity.login", "identity.staff_login", "identity.callback"], app.config["RATELIMIT_LOGIN"]
+    )
+    ratelimit.limit_endpoints(app, ["oauth.issue_token"], app.config["RATELIMIT_TOKEN"])
     _register_plugin_blueprints(app, registry)
     registry.call_each("fygitaal_cli", cli=app.cli)
 
     @app.context_processor
-    def _language() -> dict[str, str]:
-        return {"current_language": str(get_locale() or "nl")}
+    def _page_context() -> dict[str, object]:
+        return {"current_language": str(get_locale() or "nl"),
+                "current_account": access.current_principal().account}
 
     if app.config["TRUSTED_PROXIES"]:
         proxies = app.config["TRUSTED_PROXIES"]

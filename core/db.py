@@ -96,11 +96,16 @@ def get_session() -> Session:
     return g.db_session
 
 
+def close_request_session() -> None:
+    """End the request's session (uncommitted work is discarded, as a request's end does)."""
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
 def init_app(app: Flask) -> None:
     app.extensions["fygitaal.db"] = Database(app.config["DATABASE_URL"])
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:
-        session = g.pop("db_session", None)
-        if session is not None:
-            session.close()
+        close_request_session()

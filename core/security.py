@@ -1,16 +1,18 @@
 """HTTP security for every response and CSRF protection for every form.
 
-CSRF uses a per-session secret and a token in each form (``{{ csrf_field() }}``); a POST without
-a valid token is refused with a clear page and changes nothing. API blueprints that authenticate
-with bearer tokens are exempted by name.
+CSRF is a signed double-submit: a random value in an HttpOnly cookie, and in each form
+(``{{ csrf_field() }}``) its HMAC under the app's secret. It needs no server-side session, so
+anonymous visitors cost no database row. A POST without a valid token is refused with a clear page
+and changes nothing. API blueprints that authenticate with bearer tokens are exempted by name.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 
-from flask import Flask, Response, abort, current_app, request, session
+from flask import Flask, Response, abort, current_app, g, request
 from markupsafe import Markup
 
 CSP = (
@@ -21,13 +23,21 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 CSRF_FIELD = "csrf_token"
 
 
+def _csrf_cookie_name() -> str:
+    return "__Host-csrf" if current_app.config["SESSION_COOKIE_SECURE"] else "fygitaal_csrf"
+
+
+def _sign(value: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"csrf:{value}".encode(), hashlib.sha256).hexdigest()
+
+
 def csrf_token() -> str:
-    """This session's form token, created on first use."""
-    token = session.get("_csrf")
-    if token is None:
-        token = secrets.token_urlsafe(32)
-        session["_csrf"] = token
-    return token
+    """The form token for this browser; sets the cookie half on first use."""
+    value = request.cookies.get(_csrf_cookie_name()) or g.get("new_csrf_cookie")
+    if not value:
+        value = g.new_csrf_cookie = secrets.token_urlsafe(32)
+    return _sign(value)
 
 
 def csrf_field() -> Markup:
@@ -45,12 +55,17 @@ def _check_csrf() -> None:
     if request.blueprint in current_app.extensions["fygitaal.csrf_exempt"]:
         return
     sent = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token", "")
-    expected = session.get("_csrf")
-    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+    cookie = request.cookies.get(_csrf_cookie_name())
+    if not cookie or not hmac.compare_digest(sent.encode(), _sign(cookie).encode()):
         abort(400, description="csrf")
 
 
 def _add_headers(response: Response) -> Response:
+    if "new_csrf_cookie" in g:
+        response.set_cookie(
+            _csrf_cookie_name(), g.new_csrf_cookie, httponly=True, samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")

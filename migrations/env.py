@@ -29,7 +29,7 @@ def run_migrations_online() -> None:
         context.configure(
             connection=connection,
             target_metadata=Base.metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
+            render_as_batch=connection.dialect.name == "sqlite" and branch is None,
             compare_type=True,
             include_object=include_object,
         )

@@ -10,22 +10,28 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+import requests
 from click import Command
 from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from oidc_provider_mock import app as oidc_provider_app
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
 
 from core import migrate
 from core.app import create_app
+from core.clock import Clock, FrozenClock
 from core.db import database, make_engine
 from core.plugins.manager import PluginInfo
 from core.tenancy.isolation import set_tenant
@@ -68,12 +74,55 @@ def make_test_app(database_urls: tuple[str, str], instance_path: Path, **config:
 
 
 @pytest.fixture(scope="session")
-def app(database_urls: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Flask:
-    """The app, on a database migrated to every head (core and all plugins)."""
-    app = make_test_app(database_urls, tmp_path_factory.mktemp("instance"))
+def oidc_provider() -> Iterator[str]:
+    """A real OpenID Connect provider (oidc-provider-mock) on loopback; yields its issuer URL."""
+    os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")  # plain HTTP on loopback only
+    server = make_server("127.0.0.1", 0, oidc_provider_app(), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def app(
+    database_urls: tuple[str, str], tmp_path_factory: pytest.TempPathFactory, oidc_provider: str
+) -> Flask:
+    """The app, on a database migrated to every head, with the test provider as platform IdP."""
+    app = make_test_app(
+        database_urls, tmp_path_factory.mktemp("instance"),
+        OIDC_ISSUER=oidc_provider, OIDC_CLIENT_ID="fygitaal-test", OIDC_CLIENT_SECRET="test-secret",  # noqa: S106 - the test provider accepts any
+    )
     with app.app_context():
         migrate.upgrade(app)
     return app
+
+
+@pytest.fixture
+def clock(app: Flask) -> Iterator[FrozenClock]:
+    """The app's clock, frozen for this test; ``clock.advance(minutes=31)`` moves it."""
+    frozen = FrozenClock()
+    app.extensions["fygitaal.clock"] = frozen
+    yield frozen
+    app.extensions["fygitaal.clock"] = Clock()
+
+
+def login_as(client: FlaskClient, oidc_provider: str, subject: str, *, tenant: str | None = None,
+             claims: dict[str, Any] | None = None, next_url: str | None = None) -> Any:
+    """Log in through the real provider: our login page, the provider's form, our callback.
+
+    Returns the callback's response (a redirect when the login succeeded).
+    """
+    if claims is not None:
+        requests.put(f"{oidc_provider}/users/{subject}", json=claims, timeout=10).raise_for_status()
+    start = f"/{tenant}/login" if tenant else "/login"
+    response = client.get(start, query_string={"next": next_url} if next_url else None)
+    assert response.status_code == 302, response.status_code
+    authorize = response.headers["Location"]
+    at_provider = requests.post(authorize, data={"sub": subject}, allow_redirects=False, timeout=10)
+    assert at_provider.status_code == 302, at_provider.text
+    callback = urlsplit(at_provider.headers["Location"])
+    return client.get(f"{callback.path}?{callback.query}")
 
 
 @contextmanager
@@ -104,6 +153,8 @@ def db_session(app: Flask) -> Iterator[Session]:
 
 @pytest.fixture
 def client(app: Flask, db_session: Session) -> FlaskClient:
+    """A browser without cookies; rate-limit counters start from zero for each test."""
+    app.extensions["fygitaal.limiter"].reset()
     return app.test_client()
 
 

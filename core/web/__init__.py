@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from core.api.problems import API_PREFIXES, problem
 from core.db import database, get_session
 from core.i18n import LANGUAGE_COOKIE, safe_next
 from core.tenancy.service import list_tenants
@@ -95,10 +96,19 @@ def _error_text(code: int, description: str | None) -> tuple[str, str]:
     return messages.get(code, (_("Er ging iets mis"), _("Probeer het later opnieuw.")))
 
 
-def _render_error(error: HTTPException) -> tuple[str, int]:
+def _render_error(error: HTTPException) -> Response | tuple[str, int]:
+    """Machines get problem details, people a page in their language; limits keep their headers."""
     code = error.code or 500
     title, message = _error_text(code, error.description)
-    return render_template("error.html", title=title, message=message, code=code), code
+    if request.path.startswith(API_PREFIXES):
+        response = problem(code, message)
+    else:
+        response = current_app.make_response(
+            (render_template("error.html", title=title, message=message, code=code), code)
+        )
+    if code == 429 and error.get_response().headers.get("Retry-After"):
+        response.headers["Retry-After"] = error.get_response().headers["Retry-After"]
+    return response
 
 
 def init_app(app: Flask) -> None:

@@ -1,0 +1,1 @@
+"""Who is asking: accounts, OpenID Connect login, server-side sessions, roles, API clients."""

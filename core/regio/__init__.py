@@ -1,0 +1,1 @@
+"""The regional console: municipalities of the region, in aggregate (never personal data)."""
