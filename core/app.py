@@ -53,8 +53,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["fygitaal.clock"] = Clock()
     app.session_interface = DatabaseSessionInterface()
     i18n.init_app(app, registry)
+    ratelimit.init_app(app)  # first: abuse is throttled before any other check runs
     security.init_app(app)
-    ratelimit.init_app(app)
     resolution.init_app(app)
     providers.init_app(app)
     web.init_app(app)

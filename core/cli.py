@@ -13,6 +13,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from core import migrate
 from core.app import create_app
 from core.db import database
+from core.identity.cli import clients_group, staff_group
 from core.plugins.hookdocs import render_hook_reference
 from core.tenancy.files import TenantConfigError
 from core.tenancy.service import apply_tenants, list_tenants
@@ -157,6 +158,10 @@ def plugins_list(as_json: bool) -> None:
 def plugins_hookdocs() -> None:
     """Print the hook reference (docs/hooks.md) generated from the hookspec docstrings."""
     sys.stdout.write(render_hook_reference())
+
+
+main.add_command(staff_group)
+main.add_command(clients_group)
 
 
 # --- demo -------------------------------------------------------------------------------------

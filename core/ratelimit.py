@@ -3,6 +3,8 @@ number of trusted proxies (ProxyFix), so a spoofed header buys no fresh quota.""
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -25,6 +27,8 @@ def init_app(app: Flask) -> Limiter:
         headers_enabled=True,
     )
     app.extensions["fygitaal.limiter"] = limiter
+    # Flask-Limiter logs each breach with the client address: personal data, kept out of the logs.
+    logging.getLogger("flask-limiter").setLevel(logging.WARNING)
     return limiter
 
 

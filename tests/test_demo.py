@@ -10,6 +10,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import requests
 
 REPO = Path(__file__).resolve().parent.parent
 FYGITAAL = Path(sys.executable).parent / "fygitaal"
@@ -42,6 +43,27 @@ def wait_for_manifest(process: subprocess.Popen, path: Path) -> dict:
     pytest.fail("demo did not write demo.json within 60 s")
 
 
+def assert_staff_can_log_in(manifest: dict, subject: str, page: str) -> None:
+    """The whole login, as a browser would: app → provider → app, then a staff page."""
+    browser = requests.Session()
+    tenant = page.split("/")[1]
+    at_provider = browser.get(f"{manifest['base_url']}/{tenant}/login?next={page}", timeout=10)
+    back = browser.post(at_provider.url, data={"sub": subject}, timeout=10)
+    assert back.status_code == 200 and back.url == manifest["base_url"] + page, back.url
+    assert subject.split("-")[0].capitalize() in back.text
+
+
+def assert_api_client_gets_a_token(manifest: dict, tenant: str) -> None:
+    client = next(c for c in manifest["api_clients"] if c["tenant"] == tenant)
+    token = requests.post(f"{manifest['base_url']}/oauth/token", timeout=10,
+                          data={"grant_type": "client_credentials"},
+                          auth=(client["client_id"], client["client_secret"])).json()["access_token"]
+    departments = requests.get(f"{manifest['base_url']}/api/v1/{tenant}/departments", timeout=10,
+                               headers={"Authorization": f"Bearer {token}"})
+    assert departments.status_code == 200
+    assert {"code": "openbare_werken", "name": "Openbare werken"} in departments.json()
+
+
 def stop(process: subprocess.Popen) -> str:
     process.send_signal(signal.SIGINT)
     output, _ = process.communicate(timeout=20)
@@ -63,7 +85,9 @@ def test_demo_serves_the_municipalities_and_the_provider(tmp_path):
         status, rounds = fetch(manifest["base_url"] + "/lochristi/grofvuil/")
         assert status == 200 and "Zaffelare" in rounds, "the demo seeds the pilot's rounds"
         status, discovery = fetch(manifest["idp_url"] + "/.well-known/openid-configuration")
-        assert json.loads(discovery)["issuer"].startswith("http://127.0.0.1:")
+        assert json.loads(discovery)["issuer"] == manifest["idp_url"]
+        assert_staff_can_log_in(manifest, "lochristi-beheerder", "/lochristi/beheer/")
+        assert_api_client_gets_a_token(manifest, "moerbeke")
     finally:
         output = stop(process)
     assert process.returncode == 0, output

@@ -157,3 +157,14 @@ def test_raw_sql_is_scoped_by_row_level_security(db_session, two_tenants, is_pos
     set_tenant(db_session, None)
     assert db_session.execute(text("SELECT count(*) FROM grofvuil_zone")).scalar() == 0
     assert db_session.execute(text("SELECT count(*) FROM department")).scalar() == 0
+
+
+def test_rows_belong_to_the_tenant_they_were_added_under(db_session, tenant, other_tenant):
+    set_tenant(db_session, tenant.id)
+    mine = Department(code="wegen", name="Wegen")
+    db_session.add(mine)
+    set_tenant(db_session, other_tenant.id)
+    theirs = Department(code="groen", name="Groen")
+    db_session.add(theirs)
+    db_session.flush()
+    assert (mine.tenant_id, theirs.tenant_id) == (tenant.id, other_tenant.id)

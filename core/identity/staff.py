@@ -78,6 +78,18 @@ def revoke_role(db: Session, staff_id: int, role_id: int) -> None:
     db.flush()
 
 
+def revoke_named_role(db: Session, issuer: str, subject: str, role: str,
+                      department_code: str | None = None) -> None:
+    """Revoke by name (the command line): the person's ``role``, for ``department_code``."""
+    staff = staff_by_subject(db, issuer, subject)
+    department = _department(db, role, department_code) if role in TENANT_ROLES else None
+    department_id = department.id if department else None
+    match = next((r for r in staff.roles if r.role == role and r.department_id == department_id), None)
+    if match is None:
+        raise StaffError(f"{subject} does not have the role {role}")
+    revoke_role(db, staff.id, match.id)
+
+
 def set_active(db: Session, staff_id: int, active: bool) -> StaffMember:
     """Deactivate (ending every session of the person) or reactivate a staff member."""
     staff = db.get(StaffMember, staff_id)

@@ -67,7 +67,12 @@ def current_tenant_id(session: Session) -> int | None:
 
 
 def set_tenant(session: Session, tenant_id: int | None) -> None:
-    """Scope the session (and, on PostgreSQL, its open transaction) to one tenant."""
+    """Scope the session (and, on PostgreSQL, its open transaction) to one tenant.
+
+    Rows added so far are flushed first, so they belong to the tenant they were added under.
+    """
+    if session.new and session.info.get(TENANT_KEY) != tenant_id:
+        session.flush()
     session.info[TENANT_KEY] = tenant_id
     _sync_database_setting(session)
 
