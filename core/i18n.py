@@ -6,7 +6,7 @@ import inspect
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, has_request_context, request
 from flask_babel import Babel
 
 from core.plugins.manager import PluginRegistry
@@ -16,7 +16,10 @@ LANGUAGE_NAMES = {"nl": "Nederlands", "fr": "Français", "en": "English"}
 
 
 def select_locale() -> str:
+    """The visitor's choice, else the browser's; Dutch outside a request (CLI, worker)."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return languages[0]
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     if chosen in languages:
         return chosen

@@ -43,12 +43,12 @@ def test_the_admin_sees_and_grants_roles(admin, tenant, db_session):
 
 
 @pytest.mark.parametrize(("form", "message"), [
-    ({"subject": "", "role": "onthaal"}, "give the person&#39;s subject"),
-    ({"subject": "x", "role": "koning"}, "unknown role"),
-    ({"subject": "x", "role": "behandelaar"}, "needs a department"),
-    ({"subject": "x", "role": "behandelaar", "department": "nergens"}, "no department"),
-    ({"subject": "x", "role": "onthaal", "department": "wegen"}, "only a behandelaar"),
-    ({"subject": "a-beheerder", "role": "beheerder"}, "already has the role"),
+    ({"subject": "", "role": "onthaal"}, "Vul het aanmeld-id"),
+    ({"subject": "x", "role": "koning"}, "Onbekende rol"),
+    ({"subject": "x", "role": "behandelaar"}, "heeft een dienst nodig"),
+    ({"subject": "x", "role": "behandelaar", "department": "nergens"}, "bestaat niet; kies uit"),
+    ({"subject": "x", "role": "onthaal", "department": "wegen"}, "Alleen een behandelaar"),
+    ({"subject": "a-beheerder", "role": "beheerder"}, "al."),
 ])
 def test_bad_grants_are_refused_clearly_and_change_nothing(admin, tenant, db_session, form, message):
     before = roles_in(db_session, tenant)
@@ -100,19 +100,19 @@ def test_staff_cli_grant_list_revoke_deactivate(runner, tenant, db_session, oidc
     assert result.exit_code == 0, result.output
     assert "c-jan" in runner.invoke(args=["staff", "list", tenant.slug]).output
     refused = runner.invoke(args=["staff", "grant", tenant.slug, "c-jan", "behandelaar"])
-    assert refused.exit_code == 1 and "needs a department" in refused.output
+    assert refused.exit_code == 1 and "heeft een dienst nodig" in refused.output
     assert runner.invoke(args=["staff", "revoke", tenant.slug, "c-jan", "behandelaar", "--department",
                                "wegen"]).exit_code == 0
     assert runner.invoke(args=["staff", "deactivate", tenant.slug, "c-jan"]).exit_code == 0
     assert "[deactivated]" in runner.invoke(args=["staff", "list", tenant.slug]).output
     unknown = runner.invoke(args=["staff", "deactivate", tenant.slug, "niemand"])
-    assert unknown.exit_code == 1 and "is not staff of this municipality" in unknown.output
+    assert unknown.exit_code == 1 and "is geen medewerker van deze gemeente" in unknown.output
 
 
 def test_staff_cli_coordinator(runner, tenant, db_session):
     assert runner.invoke(args=["staff", "coordinator", "testregio", "r-coord"]).exit_code == 0
     again = runner.invoke(args=["staff", "coordinator", "testregio", "r-coord"])
-    assert again.exit_code == 1 and "already coordinates" in again.output
+    assert again.exit_code == 1 and "coördineert testregio al" in again.output
     missing = runner.invoke(args=["staff", "coordinator", "nergens", "r-coord"])
     assert missing.exit_code == 1 and "no region 'nergens'" in missing.output
 
@@ -120,6 +120,6 @@ def test_staff_cli_coordinator(runner, tenant, db_session):
 def test_the_service_refuses_a_duplicate_role(db_session, tenant, oidc_provider):
     set_tenant(db_session, tenant.id)
     grant_role(db_session, oidc_provider, "x", "onthaal")
-    with pytest.raises(StaffError, match="already has the role onthaal"):
+    with pytest.raises(StaffError, match="heeft de rol onthaal al"):
         grant_role(db_session, oidc_provider, "x", "onthaal")
     assert db_session.scalars(select(StaffRole)).all()[0].role == "onthaal"

@@ -6,6 +6,7 @@ be scoped to the municipality (``set_tenant``).
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -15,7 +16,8 @@ from core.tenancy.models import Department, Region
 
 
 class StaffError(ValueError):
-    """A grant or revocation that cannot be done; the message says why and what to do."""
+    """A grant or revocation that cannot be done; the message (in the reader's language) says
+    why and what to do."""
 
 
 def list_staff(db: Session) -> list[StaffMember]:
@@ -29,14 +31,16 @@ def list_staff(db: Session) -> list[StaffMember]:
 def _department(db: Session, role: str, code: str | None) -> Department | None:
     if role != "behandelaar":
         if code:
-            raise StaffError(f"only a behandelaar works for a department; drop the department for {role}")
+            raise StaffError(_(
+                "Alleen een behandelaar werkt voor een dienst; laat de dienst leeg voor %(role)s.", role=role
+            ))
         return None
     if not code:
-        raise StaffError("a behandelaar needs a department; give its code")
+        raise StaffError(_("Een behandelaar heeft een dienst nodig; kies er een."))
     department = db.scalar(select(Department).where(Department.code == code))
     if department is None:
         codes = ", ".join(db.scalars(select(Department.code).order_by(Department.code)))
-        raise StaffError(f"no department {code!r}; choose one of: {codes}")
+        raise StaffError(_("Dienst %(code)s bestaat niet; kies uit: %(codes)s.", code=code, codes=codes))
     return department
 
 
@@ -44,10 +48,11 @@ def grant_role(db: Session, issuer: str, subject: str, role: str, department_cod
                name: str = "") -> StaffRole:
     """Give a person (by their provider's subject) a role; they become active staff."""
     if role not in TENANT_ROLES:
-        raise StaffError(f"unknown role {role!r}; choose one of: {', '.join(TENANT_ROLES)}")
+        roles = ", ".join(TENANT_ROLES)
+        raise StaffError(_("Onbekende rol %(role)s; kies uit: %(roles)s.", role=role, roles=roles))
     subject = subject.strip()
     if not subject or len(subject) > 255:
-        raise StaffError("give the person's subject (their id at the identity provider)")
+        raise StaffError(_("Vul het aanmeld-id van de persoon in (zoals bij de identiteitsprovider)."))
     department = _department(db, role, department_code)
     account = account_for(db, issuer, subject)
     if name and not account.name:
@@ -60,8 +65,8 @@ def grant_role(db: Session, issuer: str, subject: str, role: str, department_cod
     staff.active = True
     department_id = department.id if department else None
     if any(r.role == role and r.department_id == department_id for r in staff.roles):
-        where = f" for {department_code}" if department else ""
-        raise StaffError(f"{subject} already has the role {role}{where}")
+        where = f" ({department_code})" if department else ""
+        raise StaffError(_("%(who)s heeft de rol %(role)s%(where)s al.", who=subject, role=role, where=where))
     granted = StaffRole(staff_id=staff.id, role=role, department_id=department_id)
     staff.roles.append(granted)
     db.flush()
@@ -73,7 +78,7 @@ def revoke_role(db: Session, staff_id: int, role_id: int) -> None:
     staff = db.get(StaffMember, staff_id)
     role = next((r for r in staff.roles if r.id == role_id), None) if staff else None
     if staff is None or role is None:
-        raise StaffError("no such role for this staff member")
+        raise StaffError(_("Deze medewerker heeft die rol niet."))
     staff.roles.remove(role)
     db.flush()
 
@@ -86,7 +91,7 @@ def revoke_named_role(db: Session, issuer: str, subject: str, role: str,
     department_id = department.id if department else None
     match = next((r for r in staff.roles if r.role == role and r.department_id == department_id), None)
     if match is None:
-        raise StaffError(f"{subject} does not have the role {role}")
+        raise StaffError(_("%(who)s heeft de rol %(role)s niet.", who=subject, role=role))
     revoke_role(db, staff.id, match.id)
 
 
@@ -94,7 +99,7 @@ def set_active(db: Session, staff_id: int, active: bool) -> StaffMember:
     """Deactivate (ending every session of the person) or reactivate a staff member."""
     staff = db.get(StaffMember, staff_id)
     if staff is None:
-        raise StaffError("no such staff member")
+        raise StaffError(_("Deze medewerker bestaat niet."))
     staff.active = active
     db.flush()
     if not active:
@@ -106,7 +111,7 @@ def staff_by_subject(db: Session, issuer: str, subject: str) -> StaffMember:
     staff = db.scalar(select(StaffMember).join(StaffMember.account)
                       .where(Account.issuer == issuer, Account.subject == subject))
     if staff is None:
-        raise StaffError(f"{subject} is not staff of this municipality")
+        raise StaffError(_("%(who)s is geen medewerker van deze gemeente.", who=subject))
     return staff
 
 
@@ -118,6 +123,6 @@ def grant_coordinator(db: Session, region: Region, issuer: str, subject: str, na
     exists = db.scalar(select(RegionCoordinator.id).where(
         RegionCoordinator.region_id == region.id, RegionCoordinator.account_id == account.id))
     if exists:
-        raise StaffError(f"{subject} already coordinates {region.slug}")
+        raise StaffError(_("%(who)s coördineert %(region)s al.", who=subject, region=region.slug))
     db.add(RegionCoordinator(region_id=region.id, account_id=account.id))
     db.flush()
