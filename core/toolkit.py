@@ -9,6 +9,7 @@ from flask import g
 from flask_babel import gettext, lazy_gettext
 
 from core.db import Base, get_session, utcnow
+from core.identity.access import current_principal, requires
 from core.plugins import hookimpl
 from core.plugins.manifest import MATURITIES, Manifest, NoSettings
 from core.tenancy.isolation import TenantScoped, tenant_foreign_key
@@ -35,6 +36,7 @@ __all__ = [
     "NoSettings",
     "Tenant",
     "TenantScoped",
+    "current_principal",
     "current_tenant",
     "disable_tenant_rls",
     "enable_tenant_rls",
@@ -43,6 +45,7 @@ __all__ = [
     "hookimpl",
     "lazy_gettext",
     "plugin_settings",
+    "requires",
     "tenant_foreign_key",
     "utcnow",
     "working_for",

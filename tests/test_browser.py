@@ -14,6 +14,7 @@ from werkzeug.serving import make_server
 
 from core import migrate
 from core.db import database, utcnow
+from core.identity.staff import grant_role
 from core.tenancy.service import apply_tenants, working_for
 from core.testing.fixtures import make_test_app
 from plugins.grofvuil.service import plan_round
@@ -36,15 +37,19 @@ PAGES = [
 
 
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_server(tmp_path_factory: pytest.TempPathFactory, oidc_provider: str) -> Iterator[str]:
     """The app with the real municipalities, served on its own SQLite database in a thread."""
     tmp = tmp_path_factory.mktemp("browser")
     url = f"sqlite:///{tmp}/browser.db"
-    app = make_test_app((url, url), tmp / "instance")
+    app = make_test_app((url, url), tmp / "instance", OIDC_ISSUER=oidc_provider,
+                        OIDC_CLIENT_ID="fygitaal-browser", OIDC_CLIENT_SECRET="x")
     with app.app_context():
         migrate.upgrade(app)
         with database(app).session_scope() as session:
             apply_tenants(session, TENANTS_DIR, app.extensions["fygitaal.plugins"])
+        with working_for("lochristi") as (session, _tenant):
+            grant_role(session, oidc_provider, "lochristi-beheerder", "beheerder", name="Bea Beheer")
+            grant_role(session, oidc_provider, "lochristi-onthaal", "onthaal", name="Omar Onthaal")
         with working_for("lochristi") as (session, _tenant):  # so axe also sees the rounds table
             start = utcnow().date()
             for week, zone in enumerate(("Lochristi-centrum", "Zaffelare")):
@@ -163,3 +168,36 @@ def test_language_switch_sets_the_page_language(page: Page, console_errors: list
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
     assert cookies.get("taal") == "fr"
     assert not csp_errors(console_errors), csp_errors(console_errors)
+
+
+def log_in_as_staff(page: Page, slug: str, subject: str) -> None:
+    """Through the real provider's form, as a person would."""
+    page.goto(f"/{slug}/login")
+    page.locator("input[name=sub]").fill(subject)
+    with page.expect_navigation():
+        page.locator("button[type=submit]", has_text="Authorize").click()
+
+
+def test_the_staff_admin_page_is_accessible_and_works_by_keyboard(page: Page, console_errors: list[str]):
+    log_in_as_staff(page, "lochristi", "lochristi-beheerder")
+    expect(page.locator(".account-name")).to_have_text("Bea Beheer")
+    page.goto("/lochristi/beheer/")
+    expect(page.locator("main#inhoud h1")).to_contain_text("Medewerkers van Lochristi")
+    results = Axe().run(page)
+    blocking = [v for v in results.response["violations"] if v["impact"] in BLOCKING_IMPACTS]
+    assert not blocking, f"axe-core on the staff page:\n{describe(blocking)}"
+
+    page.locator("#subject").fill("lochristi-nieuw")
+    page.locator("#role").select_option("onthaal")
+    page.locator("#subject").press("Enter")
+    expect(page.locator("p.notice")).to_have_text("De rol is toegekend.")
+    expect(page.locator("table")).to_contain_text("lochristi-nieuw")
+    assert not csp_errors(console_errors), csp_errors(console_errors)
+
+
+def test_a_refused_login_page_is_accessible(page: Page):
+    page.goto("/login/callback?state=vervalst&code=x")
+    expect(page.locator("main#inhoud h1")).to_have_text("Aanmelden mislukt")
+    results = Axe().run(page)
+    blocking = [v for v in results.response["violations"] if v["impact"] in BLOCKING_IMPACTS]
+    assert not blocking, describe(blocking)

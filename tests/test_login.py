@@ -201,3 +201,49 @@ def test_login_without_a_configured_provider_says_so(app, client):
 def test_an_unsafe_next_is_ignored(client, oidc_provider):
     response = login_as(client, oidc_provider, "inwoner-an", next_url="https://evil.example/")
     assert response.headers["Location"] == "/"
+
+
+@pytest.fixture
+def second_provider():
+    """A municipality's own identity provider: another real provider on loopback."""
+    import threading
+
+    from oidc_provider_mock import app as provider_app
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, provider_app(), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_staff_of_a_municipality_with_its_own_provider_log_in_there(
+    client, oidc_provider, second_provider, db_session, make_tenant, monkeypatch
+):
+    monkeypatch.setenv("FYGITAAL_IDP_EIGEN_SECRET", "geheim")
+    own = make_tenant("eigen-idp", identity={"provider": "oidc", "issuer": second_provider,
+                                            "client_id": "eigen-gemeente", "client_secret_env": "FYGITAAL_IDP_EIGEN_SECRET"})
+    set_tenant(db_session, own.id)
+    grant_role(db_session, second_provider, "medewerker-1", "onthaal")
+    authorize = start_login(client, f"/{own.slug}/login")
+    assert authorize.startswith(f"{second_provider}/oauth2/authorize?")
+    assert "client_id=eigen-gemeente" in authorize
+    callback = at_provider(authorize, "medewerker-1")
+    assert client.get(f"{callback.path}?{callback.query}").status_code == 302
+    account = db_session.scalar(select(Account).where(Account.subject == "medewerker-1"))
+    assert account.issuer == second_provider
+    # A code from the platform's provider is worthless at the municipality's login.
+    other = client.application.test_client()
+    authorize = start_login(other, f"/{own.slug}/login")
+    foreign = authorize.replace(second_provider, oidc_provider)
+    callback = at_provider(foreign, "medewerker-1")
+    refused(other.get(f"{callback.path}?{callback.query}"))
+    assert logged_in_rows(db_session) == 1
+
+
+def test_a_missing_secret_for_a_municipality_provider_is_a_clear_503(client, make_tenant, monkeypatch, caplog):
+    monkeypatch.delenv("FYGITAAL_IDP_X_SECRET", raising=False)
+    own = make_tenant("zonder-secret", identity={"provider": "oidc", "issuer": "http://127.0.0.1:9",
+                                                "client_id": "x", "client_secret_env": "FYGITAAL_IDP_X_SECRET"})
+    assert client.get(f"/{own.slug}/login").status_code == 503
+    assert "FYGITAAL_IDP_X_SECRET" in caplog.text

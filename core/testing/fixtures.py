@@ -190,7 +190,7 @@ def make_tenant(app: Flask, db_session: Session) -> Callable[..., Tenant]:
             slug=slug, name=fields.pop("name", slug.title()),
             nis_code=fields.pop("nis_code", str(next(_NIS_CODES))),
             region=region, languages=["nl"], boundary=fields.pop("boundary", SQUARE),
-            identity={"provider": "platform"}, plugins=settings, **fields,
+            identity=fields.pop("identity", {"provider": "platform"}), plugins=settings, **fields,
         )
         db_session.add(tenant)
         db_session.flush()
