@@ -10,9 +10,10 @@ from flask import Flask
 from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import db, i18n, models, ratelimit, security, web  # noqa: F401 - models: complete metadata
+from core import db, i18n, models, ratelimit, security, storage, web  # noqa: F401 - models: metadata
 from core.api import oauth as api_oauth
 from core.api import v1 as api_v1
+from core.cases import builtin as cases_builtin
 from core.clock import Clock
 from core.config import load_config
 from core.identity import access, admin_views, providers
@@ -44,7 +45,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         configure_logging()
 
     db.init_app(app)
+    storage.init_app(app)
     registry = PluginRegistry()
+    registry.register(cases_builtin, cases_builtin.CORE_PLUGIN)
     for name, module in app.config.get("EXTRA_PLUGINS", {}).items():
         registry.register(module, name)
     registry.discover()

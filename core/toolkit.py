@@ -8,6 +8,7 @@ Plugins may of course import Flask, SQLAlchemy and marshmallow themselves.
 from flask import g
 from flask_babel import gettext, lazy_gettext
 
+from core.cases.types import CaseType
 from core.db import Base, get_session, utcnow
 from core.identity.access import current_principal, requires
 from core.plugins import hookimpl
@@ -31,6 +32,7 @@ def plugin_settings(name: str) -> dict:
 __all__ = [
     "MATURITIES",
     "Base",
+    "CaseType",
     "Department",
     "Manifest",
     "NoSettings",

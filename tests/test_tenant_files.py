@@ -66,7 +66,7 @@ def test_tenants_list_json(runner, tenants_dir):
     lochristi = rows[1]
     assert lochristi["nis_code"] == "44034"
     assert lochristi["region"] == "veneco"
-    assert lochristi["plugins"] == ["grofvuil"]
+    assert lochristi["plugins"] == ["grofvuil", "openbare_ruimte"]
 
 
 def edit(path: Path, old: str, new: str) -> None:

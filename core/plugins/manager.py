@@ -21,6 +21,9 @@ from core.plugins.manifest import Manifest
 
 log = logging.getLogger(__name__)
 
+# The core's own hook implementations (core.cases.builtin) serve every municipality.
+ALWAYS_ENABLED = frozenset({"core"})
+
 
 @dataclass
 class PluginInfo:
@@ -48,6 +51,11 @@ class TenantHooks:
             caller = self._pm.subset_hook_caller(name, remove_plugins=self._excluded)
             self._callers[name] = caller
         return caller
+
+
+def call_impl(impl: Any, kwargs: dict[str, Any]) -> Any:
+    """Call one hook implementation with the arguments it asks for (pluggy's rule)."""
+    return impl.function(*(kwargs[name] for name in impl.argnames))
 
 
 def plugin_directory(entry_point_value: str) -> Path | None:
@@ -142,7 +150,7 @@ class PluginRegistry:
         results = []
         for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
             try:
-                result = impl.function(*(kwargs[name] for name in impl.argnames))
+                result = call_impl(impl, kwargs)
             except Exception as exc:
                 log.exception("plugin %s: %s failed", impl.plugin_name, hook_name)
                 self.unregister(impl.plugin_name)
@@ -157,7 +165,8 @@ class PluginRegistry:
         hooks = self._tenant_hooks.get(key)
         if hooks is None:
             enabled = set(tenant.plugins or {})
-            excluded = [info.module for name, info in self.plugins.items() if name not in enabled]
+            excluded = [info.module for name, info in self.plugins.items()
+                        if name not in enabled and name not in ALWAYS_ENABLED]
             hooks = TenantHooks(self.pm, excluded)
             self._tenant_hooks[key] = hooks
         return hooks

@@ -67,6 +67,14 @@ class DepartmentSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
+class CaseTypeOverrideSchema(Schema):
+    """A municipality's adjustments to a case type: where it goes, how fast, or not at all."""
+
+    department = fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$"))
+    target_days = fields.Integer(validate=validate.Range(min=1, max=365))
+    enabled = fields.Boolean()
+
+
 class TenantFileSchema(Schema):
     slug = fields.String(
         required=True,
@@ -89,6 +97,9 @@ class TenantFileSchema(Schema):
     identity = fields.Nested(IdentitySchema, load_default=lambda: {"provider": "platform"})
     departments = fields.List(fields.Nested(DepartmentSchema), load_default=list)
     plugins = fields.Dict(keys=fields.String(), values=fields.Dict(), load_default=dict)
+    case_types = fields.Dict(keys=fields.String(), values=fields.Nested(CaseTypeOverrideSchema),
+                             load_default=dict)
+    question_days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=365))
 
 
 @dataclass

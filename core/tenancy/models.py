@@ -38,6 +38,8 @@ class Tenant(Base):
     boundary: Mapped[dict[str, Any]] = mapped_column(JSON)
     identity: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     plugins: Mapped[dict[str, dict[str, Any]]] = mapped_column(JSON, default=dict)
+    case_types: Mapped[dict[str, dict[str, Any]]] = mapped_column(JSON, default=dict)
+    question_days: Mapped[int] = mapped_column(default=30)
     config_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

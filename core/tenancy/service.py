@@ -17,7 +17,8 @@ from core.tenancy.files import TenantFile, read_tenant_directory
 from core.tenancy.isolation import set_tenant
 from core.tenancy.models import Department, Region, Tenant
 
-TENANT_FIELDS = ("name", "nis_code", "languages", "boundary", "identity", "plugins")
+TENANT_FIELDS = ("name", "nis_code", "languages", "boundary", "identity", "plugins", "case_types",
+                 "question_days")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Cases: meldingen (reports about public space) and vragen (questions), from every channel."""

@@ -1,0 +1,74 @@
+"""What residents are told, and how: by e-mail, or by letter for those who want no digital contact."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.cases.lifecycle import resolution_label, status_label
+from core.cases.models import Case, CaseFollower
+from core.outbox.service import enqueue
+from core.tenancy.models import Tenant
+
+
+def kind_label(kind: str) -> str:
+    return _("melding") if kind == "melding" else _("vraag")
+
+
+def follow_url(tenant: Tenant, token: str) -> str:
+    return f"{current_app.config['BASE_URL']}/{tenant.slug}/opvolging/{token}"
+
+
+def _deliver_to_reporter(db: Session, case: Case, subject: str, body: str, at: datetime) -> None:
+    """The reporter's channel: a letter when they asked for one (and gave an address), else e-mail."""
+    if case.preferred_channel == "brief" and case.reporter_address:
+        recipient = "\n".join(filter(None, [case.reporter_name, case.reporter_address]))
+        enqueue(db, channel="brief", recipient=recipient, subject=subject, body=body, at=at,
+                language=case.language, case_id=case.id)
+    elif case.reporter_email and case.preferred_channel != "brief":
+        enqueue(db, channel="e-mail", recipient=case.reporter_email, subject=subject, body=body, at=at,
+                language=case.language, case_id=case.id)
+
+
+def case_received(db: Session, tenant: Tenant, case: Case, token: str, at: datetime) -> None:
+    with force_locale(case.language):
+        subject = _("Uw %(kind)s %(reference)s is ontvangen", kind=kind_label(case.kind), reference=case.reference)
+        body = _("Dag %(name)s,\n\nGemeente %(tenant)s heeft uw %(kind)s goed ontvangen. Het "
+                 "referentienummer is %(reference)s.\nU volgt ze op via %(url)s\n\nMet vriendelijke groeten,\n"
+                 "Gemeente %(tenant)s",
+                 name=case.reporter_name or _("inwoner"), tenant=tenant.name, kind=kind_label(case.kind),
+                 reference=case.reference, url=follow_url(tenant, token))
+    _deliver_to_reporter(db, case, subject, body, at)
+
+
+def case_changed(db: Session, tenant: Tenant, case: Case, at: datetime, message: str | None = None) -> None:
+    """Tell the reporter and every follower what changed (followers only by e-mail)."""
+    with force_locale(case.language):
+        subject = _("Nieuws over %(reference)s: %(status)s", reference=case.reference,
+                    status=status_label(case.status))
+        lines = [_("De status van %(reference)s is nu: %(status)s.", reference=case.reference,
+                   status=status_label(case.status))]
+        if case.resolution:
+            lines.append(resolution_label(case.resolution) + (f" — {case.resolution_note}"
+                                                              if case.resolution_note else ""))
+        if case.referred_to:
+            lines.append(_("Doorverwezen naar: %(who)s", who=case.referred_to))
+        if message:
+            lines.append(message)
+        body = "\n\n".join([*lines, _("Gemeente %(tenant)s", tenant=tenant.name)])
+    _deliver_to_reporter(db, case, subject, body, at)
+    for email in db.scalars(select(CaseFollower.email).where(CaseFollower.case_id == case.id)):
+        enqueue(db, channel="e-mail", recipient=email, subject=subject, body=body, at=at,
+                language=case.language, case_id=case.id)
+
+
+def message_to_reporter(db: Session, tenant: Tenant, case: Case, text: str, at: datetime) -> None:
+    with force_locale(case.language):
+        subject = _("Bericht over %(reference)s", reference=case.reference)
+        body = f"{text}\n\n" + _("Gemeente %(tenant)s", tenant=tenant.name)
+    _deliver_to_reporter(db, case, subject, body, at)
