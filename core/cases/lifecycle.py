@@ -91,7 +91,8 @@ def change_status(db: Session, case: Case, new_status: str, *, actor: str, at: d
         case.closed_at = at
         case.resolution = resolution if new_status == "afgehandeld" else None
         case.resolution_note = (note or "").strip() or None
-        case.referred_to = (referred_to or "").strip() or None if new_status == "doorverwezen" else None
+        referral = (referred_to or "").strip() or None
+        case.referred_to = referral if new_status == "doorverwezen" else None
     else:
         case.closed_at = None
     return record(db, case, "status", actor, at, body=(note or "").strip() or None, visible=True,
