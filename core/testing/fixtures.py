@@ -24,7 +24,7 @@ from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from oidc_provider_mock import app as oidc_provider_app
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
@@ -149,6 +149,37 @@ def db_session(app: Flask) -> Iterator[Session]:
             session.close()
             outer.rollback()
             connection.close()
+
+
+class QueryCounter:
+    """Counts the SQL statements the app runs inside ``with counter:`` (N+1 detection)."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.statements: list[str] = []
+
+    def _count(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self.statements.append(statement)
+
+    def __enter__(self) -> QueryCounter:
+        self.statements = []
+        event.listen(self.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._count)
+
+    @property
+    def count(self) -> int:
+        """Statements other than savepoint bookkeeping and per-transaction tenant settings."""
+        return sum(1 for s in self.statements
+                   if not s.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO", "SELECT SET_CONFIG")))
+
+
+@pytest.fixture
+def query_counter(app: Flask, db_session: Session) -> QueryCounter:
+    """``with query_counter as q: client.get(...)``, then ``q.count``."""
+    return QueryCounter(database(app).engine)
 
 
 @pytest.fixture
