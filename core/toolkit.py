@@ -9,6 +9,7 @@ from flask import g
 from flask_babel import gettext, lazy_gettext
 
 from core.cases.types import CaseType
+from core.cases.handling import message_resident
 from core.db import Base, get_session, utcnow
 from core.identity.access import current_principal, requires
 from core.plugins import hookimpl
@@ -46,6 +47,7 @@ __all__ = [
     "gettext",
     "hookimpl",
     "lazy_gettext",
+    "message_resident",
     "plugin_settings",
     "requires",
     "tenant_foreign_key",

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from flask import Blueprint
     from sqlalchemy.orm import Session
 
+    from core.cases.types import CaseType
     from core.plugins.manifest import Manifest
     from core.tenancy.models import Tenant
 
@@ -72,17 +73,22 @@ def fygitaal_cli(cli: click.Group) -> None:
 
 
 @hookspec
-def fygitaal_case_types(tenant: Tenant) -> list[Any]:
+def fygitaal_case_types(tenant: Tenant) -> list[CaseType]:
     """Offer case types (kinds of melding or vraag) to a municipality.
 
     :param tenant: the municipality asking.
-    :return: a list of case-type definitions: code, kind (``"melding"`` or ``"vraag"``), labels in
-        nl/fr/en, a marshmallow schema for extra fields, department, location required, anonymous
-        allowed, target days and standard replies per state.
+    :return: a list of :class:`core.toolkit.CaseType`: ``code``, ``kind`` (``"melding"`` or
+        ``"vraag"``), ``prefix`` (the reference's capital letters, e.g. ``"ZV"`` gives
+        ``ZV-2026-00042``), ``labels`` and ``description`` per language, ``department`` (a
+        department code of the municipality), ``schema`` (a marshmallow schema for extra fields;
+        ``metadata={"label": {...}, "values": {...}}`` on a field gives forms and Open311 their
+        texts), ``location_required``, ``anonymous_allowed``, ``target_days``,
+        ``duplicate_radius_m`` and ``standard_replies`` per state and language. The first plugin
+        to offer a code wins; a municipality adjusts department, target days or ``enabled`` in its
+        tenant file under ``[case_types.<code>]``. The result is cached per municipality until its
+        configuration changes.
 
-    Status: reserved for case intake; the core does not call it yet.
-
-    Scope: only plugins enabled for ``tenant``.
+    Scope: only plugins enabled for ``tenant`` (and the core's own question type).
     """
 
 
@@ -94,10 +100,9 @@ def fygitaal_validate_case(session: Session, tenant: Tenant, case_type: str, dat
     :param tenant: the municipality the case is filed with.
     :param case_type: the case type's code.
     :param data: the validated input.
-    :return: a list of error messages for the person filing it (empty when fine). All
-        implementations are called and their errors are shown together.
-
-    Status: reserved for case intake; the core does not call it yet.
+    :return: a list of error messages for the person filing it (empty when fine), in their
+        language (use ``gettext``). All implementations are called and their errors are shown
+        together; any error stops the intake and nothing is stored.
 
     Scope: only plugins enabled for ``tenant``.
     """
@@ -110,11 +115,10 @@ def fygitaal_case_created(session: Session, tenant: Tenant, case: Any) -> None:
     The case is already safe: an exception here is logged with the plugin's name and never loses
     the resident's input. Send side effects through the outbox, not directly.
 
-    :param session: a fresh session scoped to ``tenant``; the plugin commits its own writes.
+    :param session: a session scoped to ``tenant`` whose intake transaction has committed; the
+        plugin commits its own writes.
     :param tenant: the municipality.
     :param case: the case as stored.
-
-    Status: reserved for case intake; the core does not call it yet.
 
     Scope: only plugins enabled for ``tenant``.
     """

@@ -159,6 +159,10 @@ class PluginRegistry:
             results.append((impl.plugin_name, result))
         return results
 
+    def forget_tenants(self) -> None:
+        """Drop the per-tenant hook callers (they are rebuilt on next use)."""
+        self._tenant_hooks.clear()
+
     def hooks_for(self, tenant: Any) -> TenantHooks:
         """The hook callers for one tenant, cached until its plugin configuration changes."""
         key = (tenant.id, tenant.config_version)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -40,6 +41,20 @@ def working_for(slug: str) -> Iterator[tuple[Session, Tenant]]:
             raise LookupError(f"municipality {slug!r} does not exist; see `fygitaal tenants list`")
         set_tenant(session, tenant.id)
         yield session, tenant
+
+
+TENANT_CACHES = ("fygitaal.case_types", "fygitaal.boundaries")
+
+
+def forget_tenant_caches(app: Flask) -> None:
+    """Drop everything cached per (tenant id, config version): hook callers, case types, shapes.
+
+    The caches key on the configuration version, so production never needs this; it is for a
+    tenant that is deleted and for tests, which roll back and reuse ids.
+    """
+    app.extensions["fygitaal.plugins"].forget_tenants()
+    for name in TENANT_CACHES:
+        app.extensions.get(name, {}).clear()
 
 
 def list_tenants(session: Session) -> list[Tenant]:

@@ -36,6 +36,7 @@ from core.db import database, make_engine
 from core.plugins.manager import PluginInfo
 from core.tenancy.isolation import set_tenant
 from core.tenancy.models import Region, Tenant
+from core.tenancy.service import forget_tenant_caches
 
 _NIS_CODES = itertools.count(90001)
 SQUARE = {"type": "Polygon", "coordinates": [[[3.80, 51.08], [3.84, 51.08], [3.84, 51.12],
@@ -149,6 +150,7 @@ def db_session(app: Flask) -> Iterator[Session]:
             session.close()
             outer.rollback()
             connection.close()
+            forget_tenant_caches(app)  # ids are reused after the rollback
 
 
 class QueryCounter:

@@ -14,6 +14,9 @@ from flask.cli import with_appcontext
 from marshmallow import Schema, fields, validate
 
 from core.toolkit import Manifest, hookimpl, working_for
+from plugins.grofvuil.cases import fygitaal_case_created, fygitaal_case_types, fygitaal_validate_case
+
+__all__ = ["fygitaal_case_created", "fygitaal_case_types", "fygitaal_validate_case"]
 
 
 class GrofvuilSettings(Schema):
