@@ -8,8 +8,8 @@ Plugins may of course import Flask, SQLAlchemy and marshmallow themselves.
 from flask import g
 from flask_babel import gettext, lazy_gettext
 
-from core.cases.types import CaseType
 from core.cases.handling import message_resident
+from core.cases.types import CaseType
 from core.db import Base, get_session, utcnow
 from core.identity.access import current_principal, requires
 from core.plugins import hookimpl
