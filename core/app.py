@@ -12,14 +12,18 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import db, i18n, models, ratelimit, security, storage, web  # noqa: F401 - models: metadata
 from core.api import oauth as api_oauth
+from core.api import open311 as api_open311
 from core.api import v1 as api_v1
 from core.cases import builtin as cases_builtin
+from core.cases import staff_views as case_staff_views
+from core.cases import views as case_views
 from core.clock import Clock
 from core.config import load_config
 from core.identity import access, admin_views, providers
 from core.identity import views as identity_views
 from core.identity.sessions import DatabaseSessionInterface
 from core.logs import configure_logging
+from core.outbox import views as outbox_views
 from core.plugins.manager import PluginRegistry
 from core.regio import views as regio_views
 from core.tenancy import resolution
@@ -64,9 +68,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(identity_views.bp)
     app.register_blueprint(admin_views.bp)
     app.register_blueprint(regio_views.bp)
+    app.register_blueprint(case_staff_views.bp)
+    app.register_blueprint(case_staff_views.balie_bp)
+    app.register_blueprint(case_views.bp)
+    app.register_blueprint(outbox_views.bp)
     api_oauth.init_app(app)
-    app.register_blueprint(api_v1.bp)
-    for machine_blueprint in ("oauth", "api_v1"):
+    api_v1.init_app(app)
+    app.register_blueprint(api_open311.bp)
+    for machine_blueprint in ("oauth", "api_v1", "open311"):
         security.csrf_exempt_blueprint(app, machine_blueprint)
     ratelimit.limit_endpoints(
         app, ["identity.login", "identity.staff_login", "identity.callback"], app.config["RATELIMIT_LOGIN"]

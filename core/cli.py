@@ -14,6 +14,7 @@ from core import migrate
 from core.app import create_app
 from core.db import database
 from core.identity.cli import clients_group, staff_group
+from core.outbox.cli import outbox_group, purge_command, worker_command
 from core.plugins.hookdocs import render_hook_reference
 from core.tenancy.files import TenantConfigError
 from core.tenancy.service import apply_tenants, list_tenants
@@ -162,6 +163,9 @@ def plugins_hookdocs() -> None:
 
 main.add_command(staff_group)
 main.add_command(clients_group)
+main.add_command(worker_command)
+main.add_command(purge_command)
+main.add_command(outbox_group)
 
 
 # --- demo -------------------------------------------------------------------------------------
@@ -172,9 +176,12 @@ main.add_command(clients_group)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--idp-port", default=5001, show_default=True, type=int)
 @click.option("--reset", is_flag=True, help="Delete the demo database and start over.")
+@click.option("--smtp-port", default=0, show_default=True, type=int,
+              help="Port of the local SMTP sink that keeps the demo's mail (0: a free port).")
 @with_appcontext
-def demo(host: str, port: int, idp_port: int, reset: bool) -> None:
-    """Migrate, apply tenants/, seed demo data, start the app and a local OIDC provider."""
+def demo(host: str, port: int, idp_port: int, reset: bool, smtp_port: int) -> None:
+    """Migrate, apply tenants/, seed demo data, start the app, a local OIDC provider, an SMTP sink and the worker."""
     from core.demo import run_demo
 
-    run_demo(current_app._get_current_object(), host=host, port=port, idp_port=idp_port, reset=reset)
+    run_demo(current_app._get_current_object(), host=host, port=port, idp_port=idp_port, reset=reset,
+             smtp_port=smtp_port)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import secrets
+import socket
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,7 @@ from core.identity import api_clients
 from core.identity.models import TENANT_ROLES
 from core.identity.providers import platform_provider
 from core.identity.staff import StaffError, grant_coordinator, grant_role
+from core.outbox.worker import run_worker
 from core.tenancy.models import Region
 from core.tenancy.service import apply_tenants, list_tenants, working_for
 
@@ -117,8 +121,36 @@ def prepare_demo(app: Flask, reset: bool) -> list[dict[str, str]]:
     return tenants
 
 
-def run_demo(app: Flask, host: str, port: int, idp_port: int, reset: bool) -> None:
-    """Start the OIDC provider, prepare the demo, start the app; Ctrl-C stops both."""
+class _MailSink:
+    """An aiosmtpd handler that writes every message the demo sends into a folder, one .eml file each."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+        name = f"{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}.eml"
+        (self.folder / name).write_bytes(envelope.content)
+        return "250 Message accepted for delivery"
+
+
+def _start_mail_sink(port: int, folder: Path) -> Any:
+    """A local SMTP server on loopback (``port`` 0: a free one) that keeps the demo's mail in ``folder``."""
+    from aiosmtpd.controller import Controller  # a development dependency, like the demo itself
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if not port:
+        with socket.socket() as probe:  # aiosmtpd checks it is up by connecting, so it needs a real port
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # one line per SMTP command otherwise
+    controller = Controller(_MailSink(folder), hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller
+
+
+def run_demo(app: Flask, host: str, port: int, idp_port: int, reset: bool, smtp_port: int = 0) -> None:
+    """Start the OIDC provider, prepare the demo, start the app, a local SMTP sink and the outbox
+    worker; Ctrl-C stops them all."""
     os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")  # plain HTTP on loopback only
     idp = make_server(host, idp_port, None, threaded=True)  # bound first: the issuer needs its port
     idp_url = f"http://{host}:{idp.server_port}"
@@ -132,11 +164,19 @@ def run_demo(app: Flask, host: str, port: int, idp_port: int, reset: bool) -> No
               for u in users]
     idp.app = oidc_provider_app(user_claims=claims)  # the server was bound before the users were known
     threading.Thread(target=idp.serve_forever, daemon=True).start()
+    mail_dir = Path(app.instance_path) / "demo-mail"
+    mail_sink = _start_mail_sink(smtp_port, mail_dir)
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=mail_sink.port)
+    stop_worker = threading.Event()
+    worker = threading.Thread(target=run_worker, args=(app,), daemon=True, name="outbox-worker",
+                              kwargs={"interval": 5.0, "stop": stop_worker,
+                                      "say": lambda message: click.echo(f"[worker] {message}")})
+    worker.start()
     server = make_server(host, port, app, threaded=True)
     base_url = f"http://{host}:{server.server_port}"
     app.config["BASE_URL"] = base_url
     manifest = {"base_url": base_url, "idp_url": idp_url, "tenants": tenants, "users": users,
-                "api_clients": clients}
+                "api_clients": clients, "mail_dir": str(mail_dir), "smtp": f"127.0.0.1:{mail_sink.port}"}
     path = Path(app.instance_path) / "demo.json"
     path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     _print_welcome(manifest, path)
@@ -144,14 +184,20 @@ def run_demo(app: Flask, host: str, port: int, idp_port: int, reset: bool) -> No
         server.serve_forever()  # werkzeug returns from here on Ctrl-C
     finally:
         click.echo("\nStopping the demo …")
+        stop_worker.set()
         server.server_close()
         idp.shutdown()
+        worker.join(timeout=15)  # let it finish the message it is delivering
+        mail_sink.stop()
 
 
 def _print_welcome(manifest: dict[str, Any], path: Path) -> None:
     click.echo("")
     click.echo(f"Fygitaal demo      {manifest['base_url']}/")
     click.echo(f"OpenID provider    {manifest['idp_url']}/  (local oidc-provider-mock)")
+    click.echo(f"Demo mail          {manifest['mail_dir']}/  (one .eml file per e-mail; SMTP sink on "
+               f"{manifest['smtp']})")
+    click.echo(f"Letters to print   {manifest['base_url']}/<gemeente>/balie/afdrukken  (front office staff)")
     for tenant in manifest["tenants"]:
         click.echo(f"  {tenant['name']:<16} {manifest['base_url']}/{tenant['slug']}/")
     click.echo("")

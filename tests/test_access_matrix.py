@@ -5,13 +5,17 @@ new protected route is covered the moment it exists.
 """
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
+from core.cases.intake import IntakeRequest, submit_case
 from core.identity.models import Account, StaffMember
 from core.identity.policy import TENANT_PERMISSIONS
 from core.identity.staff import grant_coordinator, grant_role
+from core.outbox.models import OutboxMessage
+from core.storage import storage
 from core.tenancy.isolation import set_tenant
 from core.tenancy.models import Department
 from core.testing.fixtures import login_as
@@ -34,9 +38,22 @@ def route_ids(app_routes):
     return [f"{method} {rule.rule}" for rule, method, _ in app_routes]
 
 
+def letter_case(app, db_session, tenant):
+    """A question from a resident who wants letters, with its confirmation letter printed."""
+    with app.test_request_context():
+        case = submit_case(db_session, tenant, IntakeRequest(
+            type_code="vraag", description="Matrix", reporter_name="Marc", reporter_address="Dorp 1, 9080 Lochristi",
+            preferred_channel="brief"), channel="brief", actor="burger", at=datetime(2026, 1, 5, tzinfo=UTC)).case
+        letter = db_session.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case.id)).one()
+        letter.document_key = f"letters/{tenant.slug}/{letter.id}.pdf"
+        storage().put(letter.document_key, b"%PDF-1.4 matrix")
+    return case, letter
+
+
 @pytest.fixture
-def world(db_session, oidc_provider, tenant, other_tenant, make_tenant):
-    """Municipality A with one staff member per role, B with an admin, a coordinator of A's region."""
+def world(app, db_session, oidc_provider, tenant, other_tenant, make_tenant):
+    """Municipality A with one staff member per role and a case with a letter, B with an admin,
+    and a coordinator of A's region."""
     ids = {}
     set_tenant(db_session, tenant.id)
     db_session.add(Department(code="wegen", name="Wegen"))
@@ -45,12 +62,13 @@ def world(db_session, oidc_provider, tenant, other_tenant, make_tenant):
         department = "wegen" if role == "behandelaar" else None
         granted = grant_role(db_session, oidc_provider, f"a-{role}", role, department)
         ids[role] = (granted.staff_id, granted.id)
+    case, letter = letter_case(app, db_session, tenant)
     set_tenant(db_session, other_tenant.id)
     grant_role(db_session, oidc_provider, "b-beheerder", "beheerder")
     set_tenant(db_session, None)
     grant_coordinator(db_session, tenant.region, oidc_provider, "coordinator")
     db_session.flush()
-    return {"tenant": tenant, "target": ids["onthaal"]}
+    return {"tenant": tenant, "target": ids["onthaal"], "reference": case.reference, "message_id": letter.id}
 
 
 def log_in(client, oidc_provider, persona, world):
@@ -77,7 +95,8 @@ def expected(persona, permission):
 
 def build_url(rule, world):
     staff_id, role_id = world["target"]
-    values = {"tenant": world["tenant"].slug, "staff_id": staff_id, "role_id": role_id}
+    values = {"tenant": world["tenant"].slug, "staff_id": staff_id, "role_id": role_id,
+              "reference": world["reference"], "message_id": world["message_id"]}
     return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule.rule)
 
 

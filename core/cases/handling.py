@@ -66,9 +66,7 @@ def change_state(db: Session, tenant: Tenant, case: Case, new_status: str, *, ac
                   referred_to=referred_to)
     notify.case_changed(db, tenant, case, at)
     for merged in db.scalars(select(Case).where(Case.merged_into_id == case.id)):
-        notify.case_changed(db, tenant, merged, at, message=_(
-            "Uw melding %(mine)s werd samengevoegd met %(parent)s; dit gaat over die melding.",
-            mine=merged.reference, parent=case.reference))
+        notify.parent_changed(db, tenant, merged, case, at)
 
 
 def merge(db: Session, tenant: Tenant, duplicate: Case, parent: Case, *, actor: str, at: datetime) -> None:
@@ -82,9 +80,7 @@ def merge(db: Session, tenant: Tenant, duplicate: Case, parent: Case, *, actor: 
     record(db, duplicate, "merged", actor, at, visible=True, from_status=old, to_status="samengevoegd",
            body=parent.reference)
     record(db, parent, "merged_in", actor, at, body=duplicate.reference)
-    notify.case_changed(db, tenant, duplicate, at, message=_(
-        "Uw melding gaat over hetzelfde als %(parent)s. We volgen die samen op en houden u op de hoogte.",
-        parent=parent.reference))
+    notify.merged(db, tenant, duplicate, parent, at)
 
 
 # --- The resident's side -------------------------------------------------------------------

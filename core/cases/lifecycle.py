@@ -28,7 +28,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "geannuleerd": frozenset({"heropend"}),
     "samengevoegd": frozenset(),
 }
-RESOLUTIONS = ("opgelost", "niet_opgelost", "niet_bevoegd")
+RESOLUTIONS = ("opgelost", "niet_opgelost", "niet_bevoegd")  # what staff choose from
+# Set by the platform, never offered to staff: a question closed after its term without activity.
+SYSTEM_RESOLUTIONS = ("verlopen",)
+SYSTEM_ACTOR = "systeem"
 
 
 class InvalidTransition(ValueError):
@@ -47,7 +50,8 @@ def status_label(status: str) -> str:
 
 def resolution_label(resolution: str | None) -> str:
     labels = {"opgelost": _("Opgelost"), "niet_opgelost": _("Niet opgelost"),
-              "niet_bevoegd": _("De gemeente is hiervoor niet bevoegd")}
+              "niet_bevoegd": _("De gemeente is hiervoor niet bevoegd"),
+              "verlopen": _("Afgesloten na een periode zonder nieuwe activiteit")}
     return labels.get(resolution or "", "")
 
 
@@ -62,7 +66,8 @@ def record(db: Session, case: Case, kind: str, actor: str, at: datetime, *, body
 
 
 def check_transition(case: Case, new_status: str, resolution: str | None, note: str | None,
-                     referred_to: str | None) -> None:
+                     referred_to: str | None, *, system: bool = False) -> None:
+    """``system``: the platform itself acts (it alone may use :data:`SYSTEM_RESOLUTIONS`)."""
     if new_status not in TRANSITIONS:
         raise InvalidTransition(_("Onbekende status %(status)s.", status=new_status))
     if new_status not in TRANSITIONS[case.status]:
@@ -71,7 +76,7 @@ def check_transition(case: Case, new_status: str, resolution: str | None, note: 
             old=status_label(case.status), new=status_label(new_status),
         ))
     if new_status == "afgehandeld":
-        if resolution not in RESOLUTIONS:
+        if resolution not in RESOLUTIONS and not (system and resolution in SYSTEM_RESOLUTIONS):
             raise InvalidTransition(_("Kies hoe het dossier is afgehandeld: opgelost, niet opgelost "
                                       "of niet bevoegd."))
         if resolution == "niet_opgelost" and not (note or "").strip():
@@ -84,7 +89,7 @@ def change_status(db: Session, case: Case, new_status: str, *, actor: str, at: d
                   resolution: str | None = None, note: str | None = None,
                   referred_to: str | None = None) -> CaseEvent:
     """Move a case through the table; raises :class:`InvalidTransition` and changes nothing."""
-    check_transition(case, new_status, resolution, note, referred_to)
+    check_transition(case, new_status, resolution, note, referred_to, system=actor == SYSTEM_ACTOR)
     old = case.status
     case.status = new_status
     if new_status in CLOSED_STATES:

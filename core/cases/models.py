@@ -111,7 +111,7 @@ class CaseEvent(TenantScoped, Base):
     body: Mapped[str | None] = mapped_column(Text)
     from_status: Mapped[str | None] = mapped_column(String(20))
     to_status: Mapped[str | None] = mapped_column(String(20))
-    actor: Mapped[str] = mapped_column(String(60))
+    actor: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

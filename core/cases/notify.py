@@ -46,21 +46,40 @@ def case_received(db: Session, tenant: Tenant, case: Case, token: str, at: datet
     _deliver_to_reporter(db, case, subject, body, at)
 
 
+def _news(tenant: Tenant, case: Case, intro: str | None = None) -> tuple[str, str]:
+    """Subject and body announcing ``case``'s state, in the current locale."""
+    subject = _("Nieuws over %(reference)s: %(status)s", reference=case.reference, status=status_label(case.status))
+    lines = [intro] if intro else []
+    lines.append(_("De status van %(reference)s is nu: %(status)s.", reference=case.reference,
+                   status=status_label(case.status)))
+    if case.resolution:
+        lines.append(resolution_label(case.resolution) + (f" — {case.resolution_note}" if case.resolution_note else ""))
+    if case.referred_to:
+        lines.append(_("Doorverwezen naar: %(who)s", who=case.referred_to))
+    return subject, "\n\n".join([*lines, _("Gemeente %(tenant)s", tenant=tenant.name)])
+
+
+def parent_changed(db: Session, tenant: Tenant, merged: Case, parent: Case, at: datetime) -> None:
+    """The reporter of a merged duplicate hears what happened to the report it was merged into."""
+    with force_locale(merged.language):
+        subject, body = _news(tenant, parent, _(
+            "Uw melding %(mine)s werd samengevoegd met %(parent)s, die we nu samen opvolgen.",
+            mine=merged.reference, parent=parent.reference))
+    _deliver_to_reporter(db, merged, subject, body, at)
+
+
+def merged(db: Session, tenant: Tenant, duplicate: Case, parent: Case, at: datetime) -> None:
+    """The duplicate's reporter (and followers) learn it is now followed up as ``parent``."""
+    with force_locale(duplicate.language):
+        intro = _("Uw melding gaat over hetzelfde als %(parent)s. We volgen die samen op en houden u op de "
+                  "hoogte.", parent=parent.reference)
+    case_changed(db, tenant, duplicate, at, message=intro)
+
+
 def case_changed(db: Session, tenant: Tenant, case: Case, at: datetime, message: str | None = None) -> None:
     """Tell the reporter and every follower what changed (followers only by e-mail)."""
     with force_locale(case.language):
-        subject = _("Nieuws over %(reference)s: %(status)s", reference=case.reference,
-                    status=status_label(case.status))
-        lines = [_("De status van %(reference)s is nu: %(status)s.", reference=case.reference,
-                   status=status_label(case.status))]
-        if case.resolution:
-            lines.append(resolution_label(case.resolution) + (f" — {case.resolution_note}"
-                                                              if case.resolution_note else ""))
-        if case.referred_to:
-            lines.append(_("Doorverwezen naar: %(who)s", who=case.referred_to))
-        if message:
-            lines.append(message)
-        body = "\n\n".join([*lines, _("Gemeente %(tenant)s", tenant=tenant.name)])
+        subject, body = _news(tenant, case, message)
     _deliver_to_reporter(db, case, subject, body, at)
     for email in db.scalars(select(CaseFollower.email).where(CaseFollower.case_id == case.id)):
         enqueue(db, channel="e-mail", recipient=email, subject=subject, body=body, at=at,

@@ -19,6 +19,7 @@ class OutboxMessage(TenantScoped, Base):
     __tenant_table_args__ = (
         tenant_foreign_key("case_id", "case_file"),
         Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_case", "tenant_id", "case_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask, abort, current_app, g, request
 
 from core.db import get_session
+from core.tenancy.files import SLUG_PATTERN
 from core.tenancy.isolation import set_tenant
 from core.tenancy.service import tenant_by_slug
 
@@ -33,8 +34,11 @@ def _pull_tenant(_endpoint: str | None, values: dict[str, Any] | None) -> None:
     """Lift ``<tenant>`` out of the URL into ``g.tenant``; an unknown slug is a 404."""
     if not values or "tenant" not in values:
         return
+    slug = values.pop("tenant")
+    if not SLUG_PATTERN.match(slug):
+        abort(404)  # never a municipality: no need to ask the database (and no odd bytes reach it)
     session = get_session()
-    tenant = tenant_by_slug(session, values.pop("tenant"))
+    tenant = tenant_by_slug(session, slug)
     if tenant is None:
         abort(404)
     g.tenant = tenant

@@ -120,7 +120,7 @@ def upgrade() -> None:
     sa.Column('body', sa.Text(), nullable=True),
     sa.Column('from_status', sa.String(length=20), nullable=True),
     sa.Column('to_status', sa.String(length=20), nullable=True),
-    sa.Column('actor', sa.String(length=60), nullable=False),
+    sa.Column('actor', sa.String(length=100), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id', 'case_id'], ['case_file.tenant_id', 'case_file.id'], name=op.f('fk_case_event_tenant_id_case_id_case_file')),
@@ -163,6 +163,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_outbox_message_tenant_id_id'))
     )
     op.create_index('ix_outbox_due', 'outbox_message', ['status', 'next_attempt_at'], unique=False)
+    op.create_index('ix_outbox_case', 'outbox_message', ['tenant_id', 'case_id'], unique=False)
     # Existing municipalities get the defaults; `tenants apply` sets them from the files.
     op.add_column('tenant', sa.Column('case_types', sa.JSON(), nullable=False, server_default='{}'))
     op.add_column('tenant', sa.Column('question_days', sa.Integer(), nullable=False, server_default='30'))
@@ -175,6 +176,7 @@ def downgrade() -> None:
         disable_tenant_rls(op, table)
     op.drop_column('tenant', 'question_days')
     op.drop_column('tenant', 'case_types')
+    op.drop_index('ix_outbox_case', table_name='outbox_message')
     op.drop_index('ix_outbox_due', table_name='outbox_message')
     op.drop_table('outbox_message')
     op.drop_table('case_follower')
