@@ -94,11 +94,11 @@ def _demo_api_clients(app: Flask, tenants: list[dict[str, str]]) -> list[dict[st
         with working_for(tenant["slug"]) as (session, record):
             if api_clients.client_by_id(session, client_id) is None:
                 created = api_clients.create_client(session, record, "Demo-integratie", scopes,
-                                                    client_id=client_id)
+                                                    client_id=client_id, open311=True)
             else:
-                created = api_clients.rotate_secret(session, client_id)
+                created = api_clients.rotate_secret(session, client_id, open311=True)
         clients.append({"tenant": tenant["slug"], "client_id": created.client_id,
-                        "client_secret": created.client_secret, "scopes": scopes})
+                        "client_secret": created.client_secret, "scopes": scopes, "api_key": created.api_key})
     return clients
 
 
@@ -176,7 +176,9 @@ def run_demo(app: Flask, host: str, port: int, idp_port: int, reset: bool, smtp_
     base_url = f"http://{host}:{server.server_port}"
     app.config["BASE_URL"] = base_url
     manifest = {"base_url": base_url, "idp_url": idp_url, "tenants": tenants, "users": users,
-                "api_clients": clients, "mail_dir": str(mail_dir), "smtp": f"127.0.0.1:{mail_sink.port}"}
+                "api_clients": [{k: v for k, v in c.items() if k != "api_key"} for c in clients],
+                "open311": [{"tenant": c["tenant"], "api_key": c["api_key"]} for c in clients],
+                "mail_dir": str(mail_dir), "smtp": f"127.0.0.1:{mail_sink.port}"}
     path = Path(app.instance_path) / "demo.json"
     path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     _print_welcome(manifest, path)
@@ -201,7 +203,7 @@ def _print_welcome(manifest: dict[str, Any], path: Path) -> None:
     for tenant in manifest["tenants"]:
         click.echo(f"  {tenant['name']:<16} {manifest['base_url']}/{tenant['slug']}/")
     click.echo("")
-    click.echo("Log in: residents and the regional coordinator at " f"{manifest['base_url']}/login,")
+    click.echo(f"Log in: residents and the regional coordinator at {manifest['base_url']}/login,")
     click.echo(f"staff at {manifest['base_url']}/<gemeente>/login. At the provider, type the subject:")
     for user in manifest["users"]:
         where = user["tenant"] or "platform"
@@ -210,5 +212,8 @@ def _print_welcome(manifest: dict[str, Any], path: Path) -> None:
     click.echo(f"API clients (client credentials at {manifest['base_url']}/oauth/token):")
     for client in manifest["api_clients"]:
         click.echo(f"  {client['tenant']:<14} {client['client_id']}  secret={client['client_secret']}")
+    click.echo(f"Open311 GeoReport v2 at {manifest['base_url']}/open311/v2/ (jurisdiction_id = the slug); api_key:")
+    for entry in manifest["open311"]:
+        click.echo(f"  {entry['tenant']:<14} {entry['api_key']}")
     click.echo("")
     click.echo(f"Everything above is also in {path}. Press Ctrl-C to stop.")

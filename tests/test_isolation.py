@@ -168,3 +168,13 @@ def test_rows_belong_to_the_tenant_they_were_added_under(db_session, tenant, oth
     db_session.add(theirs)
     db_session.flush()
     assert (mine.tenant_id, theirs.tenant_id) == (tenant.id, other_tenant.id)
+
+
+def test_changes_are_written_under_the_tenant_they_were_made_under(db_session, two_tenants, tenant, other_tenant):
+    zone = db_session.get(Zone, two_tenants["A"]["zone"])
+    zone.name = "hernoemd"
+    set_tenant(db_session, other_tenant.id)
+    db_session.flush()
+    set_tenant(db_session, tenant.id)
+    db_session.expire_all()
+    assert db_session.get(Zone, two_tenants["A"]["zone"]).name == "hernoemd"

@@ -66,13 +66,17 @@ def create_client(db: Session, tenant: Tenant, name: str, scopes: list[str], *, 
     return NewClient(client_id, secret, api_key)
 
 
-def rotate_secret(db: Session, client_id: str) -> NewClient:
-    """A new secret (and api_key, for an Open311 client); the old ones stop working."""
+def rotate_secret(db: Session, client_id: str, *, open311: bool | None = None) -> NewClient:
+    """A new secret (and api_key, for an Open311 client); the old ones stop working.
+
+    ``open311`` True or False gives or takes away the Open311 api_key; None keeps things as they are.
+    """
     client = db.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
     if client is None:
         raise ApiClientError(f"no API client {client_id!r}")
     secret = secrets.token_urlsafe(32)
-    api_key = secrets.token_urlsafe(32) if client.open311_key_hash else None
+    wants_key = bool(client.open311_key_hash) if open311 is None else open311
+    api_key = secrets.token_urlsafe(32) if wants_key else None
     client.secret_hash = digest(secret)
     client.open311_key_hash = digest(api_key) if api_key else None
     db.execute(delete(ApiToken).where(ApiToken.client_id == client.id))

@@ -69,9 +69,10 @@ def current_tenant_id(session: Session) -> int | None:
 def set_tenant(session: Session, tenant_id: int | None) -> None:
     """Scope the session (and, on PostgreSQL, its open transaction) to one tenant.
 
-    Rows added so far are flushed first, so they belong to the tenant they were added under.
+    Pending changes are flushed first, under the tenant they were made under (rows added belong to
+    it; on PostgreSQL, updates and deletes must pass its row-level security, not the next one's).
     """
-    if session.new and session.info.get(TENANT_KEY) != tenant_id:
+    if (session.new or session.dirty or session.deleted) and session.info.get(TENANT_KEY) != tenant_id:
         session.flush()
     session.info[TENANT_KEY] = tenant_id
     _sync_database_setting(session)
