@@ -28,6 +28,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 BLOCKING_IMPACTS = frozenset({"serious", "critical"})
+LOCHRISTI = (51.0976, 3.8310)  # a point inside the municipality
 PAGES = [
     pytest.param("/", 200, id="platform-home"),
     pytest.param("/lochristi/", 200, id="municipality-home"),
@@ -55,6 +56,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, oidc_provider: str) ->
             for week, zone in enumerate(("Lochristi-centrum", "Zaffelare")):
                 plan_round(session, zone, start + timedelta(days=7 * week + 3), capacity=40)
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    app.config["BASE_URL"] = f"http://127.0.0.1:{server.server_port}"  # links in pages and mail, as the demo does
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -201,3 +203,53 @@ def test_a_refused_login_page_is_accessible(page: Page):
     results = Axe().run(page)
     blocking = [v for v in results.response["violations"] if v["impact"] in BLOCKING_IMPACTS]
     assert not blocking, describe(blocking)
+
+
+def assert_accessible(page: Page, where: str) -> None:
+    results = Axe().run(page)
+    blocking = [v for v in results.response["violations"] if v["impact"] in BLOCKING_IMPACTS]
+    assert not blocking, f"axe-core on {where}:\n{describe(blocking)}"
+
+
+def test_a_resident_files_a_report_and_follows_it_up(page: Page, console_errors: list[str]):
+    """The whole resident path in a real browser, each page checked by axe-core."""
+    page.goto("/lochristi/melding")
+    assert_accessible(page, "choosing the kind of report")
+    page.locator("select#type").select_option("sluikstort")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Verder").click()
+    assert_accessible(page, "the report form")
+    page.locator("#beschrijving").fill("Vuilniszakken gedumpt naast de glasbol aan de kerk.")
+    page.locator("#extra-volume").select_option("middel")
+    page.locator("#lat").fill(str(LOCHRISTI[0]))
+    page.locator("#lon").fill(str(LOCHRISTI[1]))
+    page.locator("#email").fill("an@example.be")
+    with page.expect_navigation():
+        page.locator("form button[type=submit]").last.click()
+    expect(page.locator("main#inhoud")).to_contain_text("SL-")
+    assert_accessible(page, "the confirmation")
+    with page.expect_navigation():
+        page.locator("p.follow-link a").click()
+    assert "/opvolging/dossier/SL-" in page.url, "the token is exchanged for a token-free address"
+    expect(page.locator("main#inhoud h1")).to_contain_text("SL-")
+    assert_accessible(page, "the follow-up page")
+    assert not csp_errors(console_errors), csp_errors(console_errors)
+
+
+def test_the_back_office_is_accessible(page: Page, console_errors: list[str]):
+    page.goto("/lochristi/melding?type=zwerfvuil")
+    page.locator("#beschrijving").fill("Blikjes in de berm")
+    page.locator("#lat").fill(str(LOCHRISTI[0]))
+    page.locator("#lon").fill(str(LOCHRISTI[1]))
+    with page.expect_navigation():
+        page.locator("form button[type=submit]").last.click()
+    log_in_as_staff(page, "lochristi", "lochristi-beheerder")
+    page.goto("/lochristi/behandeling/")
+    expect(page.locator("main#inhoud h1")).to_be_visible()
+    assert_accessible(page, "the queue")
+    with page.expect_navigation():
+        page.locator("main table a").first.click()
+    assert_accessible(page, "a case in the back office")
+    page.goto("/lochristi/balie/melding")
+    assert_accessible(page, "staff entry on behalf of a resident")
+    assert not csp_errors(console_errors), csp_errors(console_errors)
