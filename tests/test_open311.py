@@ -22,9 +22,11 @@ from core.cases import handling
 from core.cases.models import Case, CaseEvent
 from core.cases.types import CaseType
 from core.identity.api_clients import create_client
+from core.identity.staff import grant_role
 from core.plugins.manifest import Manifest
 from core.tenancy.isolation import set_tenant
 from core.tenancy.models import Department
+from core.testing.fixtures import login_as
 from core.toolkit import hookimpl
 
 A_SQUARE = {"type": "Polygon", "coordinates": [[[3.80, 51.08], [3.84, 51.08], [3.84, 51.12],
@@ -355,14 +357,21 @@ def test_posted_requests_become_typed_open311_cases_that_each_municipality_reads
     assert all([c.tag for c in request] == REQUEST_ELEMENTS for request in root)
 
 
-def test_a_case_posted_through_open311_is_in_the_back_office_queue_with_its_channel(base, towns, db_session):
+def test_a_case_posted_through_open311_is_in_the_back_office_queue_with_its_channel(
+    base, towns, db_session, client, oidc_provider
+):
     a = towns["a"]
     response = post(base, a, towns["keys"][a.slug])
     assert response.status_code == 201
-    (case,) = cases_of(db_session, a)
-    queue = db_session.scalars(select(Case).where(Case.department_id == case.department_id,
-                                                  Case.status == "nieuw")).all()
-    assert [(c.reference, c.channel) for c in queue] == [(response.json()[0]["service_request_id"], "open311")]
+    reference = response.json()[0]["service_request_id"]
+    set_tenant(db_session, a.id)
+    grant_role(db_session, oidc_provider, "a-beheerder", "beheerder")
+    db_session.flush()
+    assert login_as(client, oidc_provider, "a-beheerder", tenant=a.slug).status_code == 302
+    queue = client.get(f"/{a.slug}/behandeling/")
+    assert queue.status_code == 200 and reference in queue.text
+    detail = client.get(f"/{a.slug}/behandeling/{reference}")
+    assert "<dd>open311</dd>" in detail.text
 
 
 # --- Errors, in both formats, storing nothing ----------------------------------------------------
