@@ -32,38 +32,47 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _configure_sqlite(engine: Engine) -> None:
-    """Foreign keys on, and transactions SQLAlchemy controls, so savepoints work in tests."""
+def _configure_sqlite(engine: Engine, immediate: bool) -> None:
+    """Foreign keys on; transactions SQLAlchemy controls, so savepoints work in tests; and WAL, so
+    the demo's web requests and its outbox worker (another thread) do not block each other."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE: a transaction that reads and then writes would otherwise fail at once with
+        # "database is locked" when another thread wrote meanwhile; now it waits its turn.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def make_engine(url: str) -> Engine:
-    """A pooled engine; SQLite gets the settings that make it behave like a real database."""
+def make_engine(url: str, *, sqlite_immediate: bool = True) -> Engine:
+    """A pooled engine; SQLite gets the settings that make it behave like a real database.
+
+    ``sqlite_immediate=False`` is for the test kit, whose one long outer transaction per test
+    would otherwise hold SQLite's write lock against every other connection.
+    """
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 5}
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, sqlite_immediate)
     return engine
 
 
 class Database:
     """Owns the engine and the session factory of one app (kept in ``app.extensions``)."""
 
-    def __init__(self, url: str) -> None:
-        self.engine = make_engine(url)
+    def __init__(self, url: str, *, sqlite_immediate: bool = True) -> None:
+        self.engine = make_engine(url, sqlite_immediate=sqlite_immediate)
         self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False)
 
     @property
@@ -104,7 +113,9 @@ def close_request_session() -> None:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["fygitaal.db"] = Database(app.config["DATABASE_URL"])
+    app.extensions["fygitaal.db"] = Database(
+        app.config["DATABASE_URL"], sqlite_immediate=app.config.get("SQLITE_IMMEDIATE", True)
+    )
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:

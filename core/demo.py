@@ -21,6 +21,7 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from core import migrate
+from core.cases.demo_data import seed_demo_cases
 from core.db import database, utcnow
 from core.identity import api_clients
 from core.identity.models import TENANT_ROLES
@@ -118,6 +119,9 @@ def prepare_demo(app: Flask, reset: bool) -> list[dict[str, str]]:
     click.echo("Seeding demo data …")
     if "grofvuil" in registry.plugins:
         _seed_grofvuil(tenants)
+    with app.app_context(), app.test_request_context():  # services translate with the request's locale
+        created = seed_demo_cases(app, [t["slug"] for t in tenants])
+    click.echo(f"  {created} demo cases filed and handled" if created else "  demo cases: already there")
     return tenants
 
 

@@ -70,7 +70,9 @@ def make_test_app(database_urls: tuple[str, str], instance_path: Path, **config:
     app_url, migration_url = database_urls
     return create_app({
         "ENV": "testing", "SECRET_KEY": "test-secret", "DATABASE_URL": app_url,
-        "MIGRATION_DATABASE_URL": migration_url, "TESTING": True, **config,
+        "MIGRATION_DATABASE_URL": migration_url, "TESTING": True,
+        "SQLITE_IMMEDIATE": False,  # each test holds one outer transaction; see core.db.make_engine
+        **config,
     })
 
 
