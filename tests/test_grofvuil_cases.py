@@ -62,7 +62,7 @@ def test_a_pickup_reserves_the_next_round_with_room(app, db_session, pilot):
 
 @pytest.mark.parametrize(("data", "message"), [({"zone": "Nergens"}, "Onbekende zone"),
                                                ({"stuks": 9}, "hoogstens 4 stuks"),
-                                               ({"stuks": "veel"}, "Not a valid integer")])
+                                               ({"stuks": "veel"}, "Geef bij ‘Aantal stuks’ een getal.")])
 def test_the_plugin_refuses_what_it_cannot_collect(app, db_session, pilot, data, message):
     with app.test_request_context(), pytest.raises(IntakeError) as refused:
         request_pickup(db_session, pilot, **data)

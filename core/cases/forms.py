@@ -83,6 +83,18 @@ def extra_data(extras: list[ExtraField], form: Mapping[str, str]) -> dict[str, A
     return data
 
 
+def explain_data_errors(case_type: CaseType, messages: Mapping[str, Any], language: str) -> dict[str, list[str]]:
+    """The schema's (English) errors as Dutch-first sentences naming each question: ``data.<key>``."""
+    by_key = {spec.key: spec for spec in extra_fields(case_type, language)}
+    explained: dict[str, list[str]] = {}
+    for key, found in messages.items():
+        for message in found if isinstance(found, list) else [str(found)]:
+            spec = by_key.get(key)
+            explained.setdefault(f"data.{key}", []).append(_extra_error(spec, str(message)) if spec else
+                                                           _("Deze soort melding kent geen veld ‘%(key)s’.", key=key))
+    return explained
+
+
 def _extra_error(spec: ExtraField, message: str) -> str:
     """The schema's (English) message as a Dutch sentence that names the question and the fix."""
     messages = spec.schema_field.error_messages
@@ -140,7 +152,7 @@ def form_errors(errors: Mapping[str, list[str]], extras: list[ExtraField]) -> di
     for key, messages in errors.items():
         if key.startswith("data.") and key[5:] in by_key:
             spec = by_key[key[5:]]
-            slots.setdefault(spec.slot, []).extend(_extra_error(spec, m) for m in messages)
+            slots.setdefault(spec.slot, []).extend(messages)
         elif key.startswith("data"):
             slots.setdefault(extras[0].slot if extras else "beschrijving", []).extend(messages)
         else:

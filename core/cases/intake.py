@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from core.cases import geo, notify
 from core.cases.attachments import PhotoRejected, clean_photo, new_key
+from core.cases.forms import explain_data_errors
 from core.cases.lifecycle import OPEN_STATES, record
 from core.cases.models import CHANNELS, Attachment, Case, CaseFollower, ReferenceCounter
 from core.cases.types import CaseType, case_types_for
@@ -111,9 +112,7 @@ def _check(tenant: Tenant, request: IntakeRequest, case_type: CaseType | None,
         try:
             data = case_type.schema().load(request.data or {})
         except ValidationError as exc:
-            for name, messages in exc.messages.items():
-                for message in messages if isinstance(messages, list) else [str(messages)]:
-                    add(f"data.{name}", str(message))
+            errors.update(explain_data_errors(case_type, exc.messages, request.language))
     elif request.data:
         add("data", _("Deze soort melding heeft geen extra velden."))
     if request.lat is not None or request.lon is not None:
