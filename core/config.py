@@ -67,7 +67,6 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "SMTP_PASSWORD": env.get("FYGITAAL_SMTP_PASSWORD", ""),
         "SMTP_TIMEOUT": float(env.get("FYGITAAL_SMTP_TIMEOUT", "10")),
         "LETTER_FONT_DIR": env.get("FYGITAAL_LETTER_FONT_DIR", "/usr/share/fonts/truetype/dejavu"),
-        "REPORT_ANONYMISE_DAYS": int(env.get("FYGITAAL_REPORT_ANONYMISE_DAYS", "365")),
         "OIDC_ISSUER": env.get("FYGITAAL_OIDC_ISSUER", ""),
         "OIDC_CLIENT_ID": env.get("FYGITAAL_OIDC_CLIENT_ID", ""),
         "OIDC_CLIENT_SECRET": env.get("FYGITAAL_OIDC_CLIENT_SECRET", ""),

@@ -160,11 +160,9 @@ def test_each_municipality_keeps_questions_for_its_own_term(app, db_session, tow
 
 
 @pytest.fixture
-def anonymise_after_100_days(app):
-    saved = app.config["REPORT_ANONYMISE_DAYS"]
-    app.config["REPORT_ANONYMISE_DAYS"] = 100
-    yield
-    app.config["REPORT_ANONYMISE_DAYS"] = saved
+def anonymise_after_100_days(db_session, town):
+    town.report_anonymise_days = 100
+    db_session.flush()
 
 
 def report(app, db_session, town, clock, close=True):

@@ -8,7 +8,7 @@ its outbox rows (waiting ones deleted, delivered ones emptied, letters deleted);
 coarsened to 3 decimals (about 100 m). The anonymous metadata stays for trends: type, kind,
 department, channels, dates, status, resolution, satisfaction.
 
-A report (kind ``melding``) closed more than ``FYGITAAL_REPORT_ANONYMISE_DAYS`` (default 365) days
+A report (kind ``melding``) closed more than the municipality's ``report_anonymise_days`` (default 365) days
 ago keeps its description and place, which are about public space, but loses who reported it: the
 reporter's identity, followers, the messages exchanged with them and their outbox rows.
 
@@ -17,7 +17,6 @@ reporter's identity, followers, the messages exchanged with them and their outbo
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -143,12 +142,15 @@ def _purge_questions(db: Session, tenants: dict[int, Tenant], at: datetime,
     return len(questions), keys
 
 
-def _anonymise_reports(db: Session, tenants: dict[int, Tenant], at: datetime, report: PurgeReport, *,
-                       days: int) -> tuple[int, list[str]]:
-    """One batch of reports closed more than ``days`` ago; returns how many (no files: photos show the place)."""
+def _anonymise_reports(db: Session, tenants: dict[int, Tenant], at: datetime,
+                       report: PurgeReport) -> tuple[int, list[str]]:
+    """One batch of reports closed longer ago than their municipality's term; returns how many (no files:
+    photos show the place)."""
+    cutoff = when({tid: at - timedelta(days=t.report_anonymise_days) for tid, t in tenants.items()},
+                  value=Case.tenant_id)
     reports = list(db.scalars(
         select(Case).where(Case.kind == "melding", Case.purged_at.is_(None), Case.status.in_(CLOSED_STATES),
-                           Case.closed_at < at - timedelta(days=days))
+                           Case.closed_at < cutoff)
         .order_by(Case.id).limit(BATCH)
     ))
     if not reports:
@@ -179,8 +181,7 @@ def purge(app: Flask, at: datetime) -> PurgeReport:
     file is fine); the other order could leave personal files behind with nothing pointing at them.
     """
     report = PurgeReport()
-    steps = (_purge_questions, functools.partial(_anonymise_reports, days=int(app.config["REPORT_ANONYMISE_DAYS"])),
-             _clear_outbox, _expire_idempotency_records)
+    steps = (_purge_questions, _anonymise_reports, _clear_outbox, _expire_idempotency_records)
     with app.app_context():
         files = storage()
         for step in steps:

@@ -100,6 +100,7 @@ class TenantFileSchema(Schema):
     case_types = fields.Dict(keys=fields.String(), values=fields.Nested(CaseTypeOverrideSchema),
                              load_default=dict)
     question_days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=365))
+    report_anonymise_days = fields.Integer(load_default=365, validate=validate.Range(min=30, max=3650))
 
 
 @dataclass

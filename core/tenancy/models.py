@@ -40,6 +40,7 @@ class Tenant(Base):
     plugins: Mapped[dict[str, dict[str, Any]]] = mapped_column(JSON, default=dict)
     case_types: Mapped[dict[str, dict[str, Any]]] = mapped_column(JSON, default=dict)
     question_days: Mapped[int] = mapped_column(default=30)
+    report_anonymise_days: Mapped[int] = mapped_column(default=365)
     config_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -167,6 +167,7 @@ def upgrade() -> None:
     # Existing municipalities get the defaults; `tenants apply` sets them from the files.
     op.add_column('tenant', sa.Column('case_types', sa.JSON(), nullable=False, server_default='{}'))
     op.add_column('tenant', sa.Column('question_days', sa.Integer(), nullable=False, server_default='30'))
+    op.add_column('tenant', sa.Column('report_anonymise_days', sa.Integer(), nullable=False, server_default='365'))
     for table in TENANT_TABLES:
         enable_tenant_rls(op, table)
 
@@ -174,6 +175,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in TENANT_TABLES:
         disable_tenant_rls(op, table)
+    op.drop_column('tenant', 'report_anonymise_days')
     op.drop_column('tenant', 'question_days')
     op.drop_column('tenant', 'case_types')
     op.drop_index('ix_outbox_case', table_name='outbox_message')
