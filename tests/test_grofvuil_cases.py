@@ -43,6 +43,13 @@ def test_only_the_pilot_municipality_offers_the_pickup(app, pilot, make_tenant):
         assert "grofvuil" not in case_types_for(other)
 
 
+def test_a_pickup_is_personal_never_public(app, pilot):
+    """It carries someone's home address: no duplicate suggestions to others, not an Open311 service."""
+    with app.test_request_context():
+        pickup = case_types_for(pilot)["grofvuil"]
+    assert pickup.kind == "melding" and not pickup.public
+
+
 def test_a_pickup_reserves_the_next_round_with_room(app, db_session, pilot):
     with app.test_request_context():
         first = request_pickup(db_session, pilot).case

@@ -521,7 +521,7 @@ def test_service_request_updates_follow_state_changes(app, base, towns, db_sessi
         (first, "OPEN"), (second, "CLOSED"), (first, "CLOSED")]
     assert updates[0]["description"] == "In behandeling"
     assert updates[1]["description"] == f"Samengevoegd met {first}"
-    assert updates[2]["description"] == "Opgelost: De blikjes zijn opgeraapt."
+    assert updates[2]["description"] == "Opgelost", "the note was written for the reporter, not for the internet"
     assert all(set(u) == {"update_id", "service_request_id", "status", "updated_datetime", "description",
                           "media_url"} for u in updates)
     assert len({u["update_id"] for u in updates}) == 3
@@ -540,7 +540,7 @@ def test_service_request_updates_follow_state_changes(app, base, towns, db_sessi
     reader = client_for(base, a, "xml")
     closed = {r["service_request_id"]: r for r in as_list(reader.get_service_requests(status="closed"))}
     assert closed[first]["status"] == "closed"
-    assert closed[first]["status_notes"] == "Opgelost: De blikjes zijn opgeraapt."
+    assert closed[first]["status_notes"] == "Opgelost"
     assert closed[second]["status_notes"] == f"Samengevoegd met {first}"
     # An empty list is an empty <service_requests/> (the georeport client itself cannot parse that one).
     empty = xml_of(requests.get(f"{endpoint(base, a)}/requests.xml", params={"status": "open"}, timeout=10))
@@ -607,3 +607,20 @@ def test_posts_are_rate_limited_with_an_answer_in_the_spec_format(base, towns, d
     assert errors_of(response, fmt)[0][0] == 429 and response.headers.get("Retry-After")
     assert requests.get(f"{endpoint(base, towns['a'])}/services.{fmt}", timeout=10).status_code == 200
     assert count_all(db_session, towns) == 0
+
+
+def test_notes_written_for_the_reporter_are_never_public(app, base, towns, db_session):
+    """Staff write the note under "the reporter reads this": Open311 shows only the state's label."""
+    a, key = towns["a"], towns["keys"][towns["a"].slug]
+    reference = post(base, a, key).json()[0]["service_request_id"]
+    set_tenant(db_session, a.id)
+    case = db_session.scalar(select(Case).where(Case.reference == reference))
+    with app.test_request_context():
+        handling.change_state(db_session, a, case, "wacht_op_burger", actor="staff:1", at=datetime.now(UTC),
+                     note="Dag meneer Janssens, bel ons op 09 123 45 67")
+    db_session.flush()
+    for fmt in ("json", "xml"):
+        text = requests.get(f"{endpoint(base)}/requests.{fmt}", params={"jurisdiction_id": a.slug}, timeout=10).text
+        updates = requests.get(f"{endpoint(base)}/servicerequestupdates.{fmt}", timeout=10,
+                               params={"jurisdiction_id": a.slug}).text
+        assert "Janssens" not in text and "Janssens" not in updates

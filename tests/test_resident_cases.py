@@ -437,7 +437,9 @@ def test_my_cases_lists_only_my_own_across_municipalities(app, client, db_sessio
     anonymously = app.test_client()
     file_report(anonymously, a, type="riolering")
 
-    page = client.get("/mijn/meldingen").text
+    mine = client.get("/mijn/meldingen")
+    assert mine.headers["Cache-Control"] == "no-store", "personal data stays out of caches"
+    page = mine.text
     assert f'href="/{a.slug}/opvolging/dossier/{in_a}"' in page
     assert f'href="/{b.slug}/opvolging/dossier/{in_b}"' in page
     assert theirs not in page and "RI-" not in page

@@ -152,3 +152,16 @@ def test_a_malformed_host_map_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setenv("FYGITAAL_HOST_MAP", "meldingen.lochristi.be")
     with pytest.raises(ConfigError, match=re.escape("write it as 'meldingen.lochristi.be=lochristi'")):
         create_app({"ENV": "testing"})
+
+
+def test_follow_up_tokens_are_redacted_from_log_lines():
+    import logging
+
+    from core.logs import JsonFormatter
+
+    record = logging.makeLogRecord({"msg": '127.0.0.1 - "GET /lochristi/opvolging/%s HTTP/1.1" 303 -',
+                                    "args": ("Qm9vZ2llZ2VoZWltZ2VoZWltZ2VoZWlt",)})
+    line = JsonFormatter().format(record)
+    assert "Qm9vZ2llZ2VoZWlt" not in line and "/opvolging/…" in line
+    dossier = JsonFormatter().format(logging.makeLogRecord({"msg": "GET /x/opvolging/dossier/ZV-2026-00001"}))
+    assert "ZV-2026-00001" in dossier

@@ -190,8 +190,8 @@ def _comma_list(raw: str | None) -> list[str]:
 
 
 def _meldingen(tenant: Tenant) -> dict[str, CaseType]:
-    """The municipality's services: its case types of kind melding."""
-    return {code: t for code, t in case_types_for(tenant).items() if t.kind == "melding"}
+    """The municipality's services: its public reports (anonymity allowed); never questions or personal requests."""
+    return {code: t for code, t in case_types_for(tenant).items() if t.public}
 
 
 def _service(code: str) -> CaseType:
@@ -347,12 +347,11 @@ def _status_notes(case: Case, parents: dict[int, str]) -> str:
     """The honest state: how it was resolved, to whom it was referred, what it was merged with."""
     if case.status == "samengevoegd":
         return _("Samengevoegd met %(reference)s", reference=parents.get(case.merged_into_id or 0, "?"))
+    # Only labels: a note staff wrote for the reporter is theirs, not the internet's.
     if case.status == "afgehandeld":
-        parts = [resolution_label(case.resolution), case.resolution_note]
+        parts = [resolution_label(case.resolution)]
     elif case.status == "doorverwezen":
-        parts = [_("Doorverwezen naar %(who)s", who=case.referred_to or "?"), case.resolution_note]
-    elif case.status == "geannuleerd":
-        parts = [status_label(case.status), case.resolution_note]
+        parts = [_("Doorverwezen naar %(who)s", who=case.referred_to or "?")]
     else:
         parts = [status_label(case.status)]
     return ": ".join(part for part in parts if part)
@@ -400,22 +399,22 @@ def service_requests(fmt: str) -> Response:
     if references:
         if len(references) > MAX_RECORDS:
             raise Open311Error(400, _("Vraag hoogstens %(n)s service_request_id's tegelijk.", n=MAX_RECORDS))
-        cases = queries.public_reports(session, references=references, limit=MAX_RECORDS)
+        cases = queries.public_reports(session, _meldingen(g.tenant), references=references, limit=MAX_RECORDS)
     else:
         statuses = _comma_list(args.get("status"))
         unknown = [s for s in statuses if s not in ("open", "closed")]
         if unknown:
             raise Open311Error(400, _("status: kies open of closed (niet ‘%(value)s’).", value=unknown[0][:30]))
         start, end = _window(args)
-        cases = queries.public_reports(session, type_codes=_comma_list(args.get("service_code")), start=start,
-                                       end=end, open_or_closed=statuses, limit=MAX_RECORDS)
+        cases = queries.public_reports(session, _meldingen(g.tenant), type_codes=_comma_list(args.get("service_code")),
+                                       start=start, end=end, open_or_closed=statuses, limit=MAX_RECORDS)
     return _render_requests(fmt, _request_entries(cases))
 
 
 @_route("/v2/requests/<service_request_id>.<fmt>", methods=["GET"])
 def service_request(service_request_id: str, fmt: str) -> Response:
     """GET Service Request: a list with the one request."""
-    case = queries.public_report(get_session(), service_request_id[:40])
+    case = queries.public_report(get_session(), _meldingen(g.tenant), service_request_id[:40])
     if case is None:
         raise Open311Error(404, _("service_request_id ‘%(id)s’ bestaat niet bij %(name)s.",
                                   id=service_request_id[:40], name=g.tenant.name))
@@ -439,14 +438,14 @@ def _update_text(event: CaseEvent, case: Case) -> str:
         label = resolution_label(case.resolution) or label
     elif latest and case.status == "doorverwezen":
         label = _("Doorverwezen naar %(who)s", who=case.referred_to or "?")
-    return ": ".join(part for part in (label, event.body) if part)
+    return label  # never the event's text: it was written for the reporter
 
 
 @_route("/v2/servicerequestupdates.<fmt>", methods=["GET"])
 def service_request_updates(fmt: str) -> Response:
     """mySociety's extension: state changes in a window, so FixMyStreet can follow them."""
     start, end = _window(request.args)
-    rows = queries.status_updates(get_session(), start, end, limit=MAX_RECORDS)
+    rows = queries.status_updates(get_session(), _meldingen(g.tenant), start, end, limit=MAX_RECORDS)
     payload = [{
         "update_id": str(event.id),
         "service_request_id": case.reference,

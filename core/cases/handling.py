@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.cases import notify
@@ -24,6 +24,13 @@ MAX_TEXT = 4000
 
 class HandlingError(ValueError):
     """An action that cannot be done; the message says why. Nothing is changed."""
+
+
+def _not_purged(case: Case) -> None:
+    """A purged case keeps only anonymous metadata: nothing personal may be added to it again."""
+    if case.purged_at is not None:
+        raise HandlingError(_("Dit dossier is gearchiveerd zonder persoonsgegevens en kan niet meer "
+                              "gewijzigd worden. Dien een nieuwe melding of vraag in."))
 
 
 def _text(text: str | None) -> str:
@@ -52,6 +59,7 @@ def add_note(db: Session, case: Case, text: str, *, actor: str, at: datetime) ->
 
 def message_resident(db: Session, tenant: Tenant, case: Case, text: str, *, actor: str, at: datetime) -> None:
     """A message the resident sees on the follow-up page and receives on their channel."""
+    _not_purged(case)
     body = _text(text)
     record(db, case, "message_to_citizen", actor, at, body=body, visible=True)
     notify.message_to_reporter(db, tenant, case, body, at)
@@ -62,6 +70,7 @@ def change_state(db: Session, tenant: Tenant, case: Case, new_status: str, *, ac
     """Move the case through the transition table and tell the reporter and followers."""
     if new_status == "samengevoegd":
         raise HandlingError(_("Samenvoegen doet u met ‘samenvoegen’, niet met een statuswijziging."))
+    _not_purged(case)
     change_status(db, case, new_status, actor=actor, at=at, resolution=resolution, note=note,
                   referred_to=referred_to)
     notify.case_changed(db, tenant, case, at)
@@ -75,11 +84,19 @@ def merge(db: Session, tenant: Tenant, duplicate: Case, parent: Case, *, actor: 
         raise HandlingError(_("Een melding kan niet met zichzelf samengevoegd worden."))
     if duplicate.status not in OPEN_STATES or parent.status not in OPEN_STATES:
         raise HandlingError(_("Alleen openstaande meldingen kunnen samengevoegd worden."))
+    if duplicate.kind != parent.kind:
+        raise HandlingError(_("Een melding en een vraag kunnen niet samengevoegd worden."))
     old = duplicate.status
     duplicate.status, duplicate.merged_into_id, duplicate.closed_at = "samengevoegd", parent.id, at
     record(db, duplicate, "merged", actor, at, visible=True, from_status=old, to_status="samengevoegd",
            body=parent.reference)
     record(db, parent, "merged_in", actor, at, body=duplicate.reference)
+    # Whoever followed the duplicate, or was merged into it before, now hears about the parent.
+    db.execute(update(Case).where(Case.merged_into_id == duplicate.id).values(merged_into_id=parent.id))
+    known = set(followers(db, parent))
+    for email in followers(db, duplicate):
+        if email not in known:
+            db.add(CaseFollower(case_id=parent.id, email=email, created_at=at))
     notify.merged(db, tenant, duplicate, parent, at)
 
 
@@ -88,6 +105,7 @@ def merge(db: Session, tenant: Tenant, duplicate: Case, parent: Case, *, actor: 
 
 def add_information(db: Session, case: Case, text: str, *, at: datetime) -> None:
     """The resident adds information; a case waiting for them goes back to the handler."""
+    _not_purged(case)
     if case.status not in OPEN_STATES:
         raise HandlingError(_("Dit dossier is afgesloten. Vraag om het te heropenen."))
     record(db, case, "message_from_citizen", "burger", at, body=_text(text), visible=True)
@@ -97,6 +115,7 @@ def add_information(db: Session, case: Case, text: str, *, at: datetime) -> None
 
 def request_reopen(db: Session, case: Case, reason: str, *, at: datetime) -> None:
     """A closed case the resident does not consider done goes back into the queue."""
+    _not_purged(case)
     if case.status not in CLOSED_STATES or case.status == "samengevoegd":
         raise HandlingError(_("Alleen een afgesloten dossier kan heropend worden."))
     text = _text(reason)
@@ -106,8 +125,10 @@ def request_reopen(db: Session, case: Case, reason: str, *, at: datetime) -> Non
 
 def give_satisfaction(db: Session, case: Case, satisfied: bool, *, at: datetime) -> None:
     """After closure: was the resident satisfied? (‘Not satisfied’ then offers to reopen.)"""
-    if case.status not in CLOSED_STATES:
+    if case.status not in CLOSED_STATES or case.status == "samengevoegd":
         raise HandlingError(_("U kunt pas zeggen of u tevreden bent als het dossier afgesloten is."))
+    if case.satisfied is not None:
+        raise HandlingError(_("U hebt al gezegd of u tevreden bent. Dank u wel."))
     case.satisfied = satisfied
     record(db, case, "satisfaction", "burger", at, body="tevreden" if satisfied else "niet tevreden",
            visible=True)

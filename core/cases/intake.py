@@ -203,18 +203,18 @@ def announce(tenant: Tenant, case: Case, db: Session) -> None:
 
 
 def case_by_token(db: Session, token: str) -> Case | None:
-    """The case a follow-up link points to (the token itself is never stored)."""
+    """The case a follow-up link points to (the token itself is never stored); a purged case has none."""
     if not token or len(token) > 100:
         return None
-    return db.scalar(select(Case).where(Case.follow_token_hash == token_hash(token)))
+    return db.scalar(select(Case).where(Case.follow_token_hash == token_hash(token), Case.purged_at.is_(None)))
 
 
 def nearby_open_cases(db: Session, type_code: str, lat: float, lon: float, radius_m: float,
                       exclude_id: int | None = None, limit: int = 10) -> list[tuple[Case, float]]:
-    """Open cases of the same type within ``radius_m``, nearest first (duplicates)."""
+    """Open reports of the same type within ``radius_m``, nearest first (duplicates; never questions)."""
     min_lat, max_lat, min_lon, max_lon = geo.bounding_box(lat, lon, radius_m)
     candidates = db.scalars(
-        select(Case).where(Case.type_code == type_code, Case.status.in_(OPEN_STATES),
+        select(Case).where(Case.type_code == type_code, Case.kind == "melding", Case.status.in_(OPEN_STATES),
                            Case.lat.between(min_lat, max_lat), Case.lon.between(min_lon, max_lon))
         .limit(200)
     )

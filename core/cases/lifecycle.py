@@ -98,7 +98,9 @@ def change_status(db: Session, case: Case, new_status: str, *, actor: str, at: d
         case.resolution_note = (note or "").strip() or None
         referral = (referred_to or "").strip() or None
         case.referred_to = referral if new_status == "doorverwezen" else None
-    else:
+    else:  # back in the queue: the old outcome no longer holds, and may be asked about again
         case.closed_at = None
+        case.resolution = case.resolution_note = case.referred_to = None
+        case.satisfied = None
     return record(db, case, "status", actor, at, body=(note or "").strip() or None, visible=True,
                   from_status=old, to_status=new_status)

@@ -18,7 +18,7 @@ from core.cases.models import Case, CaseEvent
 STATUS_EVENTS = ("status", "merged")
 
 
-def public_reports(db: Session, *, references: Collection[str] | None = None,
+def public_reports(db: Session, public_types: Collection[str], *, references: Collection[str] | None = None,
                    type_codes: Collection[str] | None = None, start: datetime | None = None,
                    end: datetime | None = None, open_or_closed: Collection[str] = (),
                    limit: int = 1000) -> list[Case]:
@@ -26,7 +26,8 @@ def public_reports(db: Session, *, references: Collection[str] | None = None,
 
     ``open_or_closed`` holds ``"open"`` and/or ``"closed"``; empty means both.
     """
-    query = select(Case).where(Case.kind == "melding").options(selectinload(Case.department))
+    query = (select(Case).where(Case.kind == "melding", Case.type_code.in_(list(public_types)))
+             .options(selectinload(Case.department)))
     if references is not None:
         query = query.where(Case.reference.in_(list(references)))
     else:
@@ -46,9 +47,10 @@ def public_reports(db: Session, *, references: Collection[str] | None = None,
     return list(db.scalars(query.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit)))
 
 
-def public_report(db: Session, reference: str) -> Case | None:
-    """One melding by its public reference."""
-    return db.scalar(select(Case).where(Case.kind == "melding", Case.reference == reference)
+def public_report(db: Session, public_types: Collection[str], reference: str) -> Case | None:
+    """One public melding by its reference."""
+    return db.scalar(select(Case).where(Case.kind == "melding", Case.type_code.in_(list(public_types)),
+                                        Case.reference == reference)
                      .options(selectinload(Case.department)))
 
 
@@ -60,12 +62,13 @@ def references_by_id(db: Session, case_ids: Collection[int]) -> dict[int, str]:
         select(Case.id, Case.reference).where(Case.id.in_(list(case_ids))))}
 
 
-def status_updates(db: Session, start: datetime, end: datetime, limit: int = 1000) -> list[tuple[CaseEvent, Case]]:
-    """State changes (and merges) of meldingen between ``start`` and ``end``, oldest first."""
+def status_updates(db: Session, public_types: Collection[str], start: datetime, end: datetime,
+                   limit: int = 1000) -> list[tuple[CaseEvent, Case]]:
+    """State changes (and merges) of public meldingen between ``start`` and ``end``, oldest first."""
     query = (
         select(CaseEvent, Case)
         .join(Case, (Case.tenant_id == CaseEvent.tenant_id) & (Case.id == CaseEvent.case_id))
-        .where(Case.kind == "melding", CaseEvent.kind.in_(STATUS_EVENTS),
+        .where(Case.kind == "melding", Case.type_code.in_(list(public_types)), CaseEvent.kind.in_(STATUS_EVENTS),
                CaseEvent.created_at >= start, CaseEvent.created_at <= end)
         .order_by(CaseEvent.created_at, CaseEvent.id)
         .limit(limit)

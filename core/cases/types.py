@@ -43,6 +43,12 @@ class CaseType:
         if not self.prefix.isalpha() or not self.prefix.isupper() or len(self.prefix) > 6:
             raise ValueError(f"case type {self.code!r}: prefix must be 1–6 capital letters")
 
+    @property
+    def public(self) -> bool:
+        """A report about public space that anyone may make anonymously: others may see that it exists
+        (duplicates, Open311). Questions and personal requests never are."""
+        return self.kind == "melding" and self.anonymous_allowed
+
     def label(self, language: str) -> str:
         return self.labels.get(language) or self.labels.get("nl") or self.code
 

@@ -53,7 +53,7 @@ PHOTO_VIEWERS = frozenset({"balie", "behandeling"})
 CHANNEL_CHOICES = ("e-mail", "brief")
 # Pages that carry (or just consumed) a follow-up token or show a dossier: never cached, never referred.
 FOLLOW_UP_ENDPOINTS = frozenset({"cases.received", "cases.exchange", "cases.dossier", "cases.add_info",
-                                 "cases.reopen", "cases.satisfaction", "cases.attachment"})
+                                 "cases.reopen", "cases.satisfaction", "cases.attachment", "cases.my_cases"})
 MY_CASES_LIMIT = 200
 
 
@@ -165,8 +165,8 @@ def file_report() -> Response | tuple[str, int]:
     if case_type is None:
         return _render_choice(request.form, {"type": [_("Kies een soort melding of vraag uit de lijst.")]}, 400)
     submitted = _intake_request(code, extra_fields(case_type, _language()))
-    if request.form.get("bevestigd") != "1" and submitted.lat is not None and submitted.lon is not None \
-            and geo.valid_wgs84(submitted.lat, submitted.lon):
+    if case_type.public and request.form.get("bevestigd") != "1" and submitted.lat is not None \
+            and submitted.lon is not None and geo.valid_wgs84(submitted.lat, submitted.lon):
         nearby = intake.nearby_open_cases(db, code, submitted.lat, submitted.lon, case_type.duplicate_radius_m)
         if nearby:
             return _render_intake(case_type, request.form, duplicates=nearby)
@@ -189,7 +189,7 @@ def follow() -> tuple[str, int]:
     db = get_session()
     case_type = case_types_for(g.tenant).get(request.form.get("type", ""))
     lat, lon = coordinate(request.form.get("lat")), coordinate(request.form.get("lon"))
-    if case_type is None or lat is None or lon is None or not geo.valid_wgs84(lat, lon):
+    if case_type is None or not case_type.public or lat is None or lon is None or not geo.valid_wgs84(lat, lon):
         abort(404)
     # Only a case the duplicate step could have shown: no following of any case by guessing its reference.
     nearby = intake.nearby_open_cases(db, case_type.code, lat, lon, case_type.duplicate_radius_m)
