@@ -178,3 +178,12 @@ def test_changes_are_written_under_the_tenant_they_were_made_under(db_session, t
     set_tenant(db_session, tenant.id)
     db_session.expire_all()
     assert db_session.get(Zone, two_tenants["A"]["zone"]).name == "hernoemd"
+
+
+def test_column_only_selects_and_outer_joins_are_scoped(db_session, two_tenants):
+    """The back-office queue selects columns, not objects, with an outer join: still A's rows only."""
+    rows = db_session.execute(
+        select(Round.id, Zone.name).outerjoin(Zone, (Zone.tenant_id == Round.tenant_id) & (Zone.id == Round.zone_id))
+    ).all()
+    assert rows == [(two_tenants["A"]["round"], "zone A")]
+    assert db_session.scalars(select(Zone.id)).all() == [two_tenants["A"]["zone"]]
