@@ -461,7 +461,8 @@ def staff_intake() -> Response | tuple[str, int]:
     db.commit()
     announce(g.tenant, result.case, db)
     session[RECEIVED_KEY] = {
-        "reference": result.case.reference, "follow_url": notify.follow_url(g.tenant, result.follow_token),
+        "tenant": g.tenant.id, "reference": result.case.reference,
+        "follow_url": notify.follow_url(g.tenant, result.follow_token),
         "letter": result.case.preferred_channel == "brief", "email": result.case.reporter_email or "",
     }
     return redirect(url_for("balie_intake.staff_intake_received"), code=303)
@@ -472,7 +473,7 @@ def staff_intake() -> Response | tuple[str, int]:
 def staff_intake_received() -> Response | str:
     """Shown once: the reference and the follow-up link to hand over or print (the link is kept nowhere)."""
     received = session.pop(RECEIVED_KEY, None)
-    if not received:
+    if not received or received.get("tenant") != g.tenant.id:  # a receipt belongs to its municipality
         return redirect(url_for("balie_intake.staff_intake_form"))
     return render_template("behandeling/balie_ontvangen.html", received=received,
                            can_handle="behandeling" in current_principal().permissions())
