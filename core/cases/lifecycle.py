@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from core.cases.models import Case, CaseEvent
@@ -38,21 +39,28 @@ class InvalidTransition(ValueError):
     """A state change the table does not allow, or a closure without what it needs."""
 
 
+# Lazy: each label is translated only when shown (the queue shows fifty per page).
+_STATUS_LABELS = {
+    "nieuw": _l("Nieuw"), "in_behandeling": _l("In behandeling"),
+    "wacht_op_burger": _l("Wacht op uw antwoord"), "heropend": _l("Heropend"),
+    "afgehandeld": _l("Afgehandeld"), "doorverwezen": _l("Doorverwezen"),
+    "geannuleerd": _l("Geannuleerd"), "samengevoegd": _l("Samengevoegd"),
+}
+_RESOLUTION_LABELS = {
+    "opgelost": _l("Opgelost"), "niet_opgelost": _l("Niet opgelost"),
+    "niet_bevoegd": _l("De gemeente is hiervoor niet bevoegd"),
+    "verlopen": _l("Afgesloten na een periode zonder nieuwe activiteit"),
+}
+
+
 def status_label(status: str) -> str:
-    labels = {
-        "nieuw": _("Nieuw"), "in_behandeling": _("In behandeling"),
-        "wacht_op_burger": _("Wacht op uw antwoord"), "heropend": _("Heropend"),
-        "afgehandeld": _("Afgehandeld"), "doorverwezen": _("Doorverwezen"),
-        "geannuleerd": _("Geannuleerd"), "samengevoegd": _("Samengevoegd"),
-    }
-    return labels.get(status, status)
+    label = _STATUS_LABELS.get(status)
+    return str(label) if label is not None else status
 
 
 def resolution_label(resolution: str | None) -> str:
-    labels = {"opgelost": _("Opgelost"), "niet_opgelost": _("Niet opgelost"),
-              "niet_bevoegd": _("De gemeente is hiervoor niet bevoegd"),
-              "verlopen": _("Afgesloten na een periode zonder nieuwe activiteit")}
-    return labels.get(resolution or "", "")
+    label = _RESOLUTION_LABELS.get(resolution or "")
+    return str(label) if label is not None else ""
 
 
 def record(db: Session, case: Case, kind: str, actor: str, at: datetime, *, body: str | None = None,

@@ -46,6 +46,7 @@ class Case(TenantScoped, Base):
         Index("ix_case_status", "tenant_id", "status", "id"),
         Index("ix_case_type_status", "tenant_id", "type_code", "status", "lat"),
         Index("ix_case_activity", "tenant_id", "kind", "status", "last_activity_at"),
+        Index("ix_case_merged_into", "tenant_id", "merged_into_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
