@@ -1,4 +1,5 @@
-"""Letters for residents who want paper: an A4 PDF per outbox row, and the front office's print queue.
+"""Letters for residents who want paper: an A4 PDF per outbox row (drawn by the worker only, so web
+workers never load the PDF library).
 
 The text is set in DejaVu Sans (Debian's ``fonts-dejavu-core``, a Unicode TrueType font), so
 ‘quotes’, … and é ë come out as written. Where that font is missing (``FYGITAAL_LETTER_FONT_DIR``
@@ -18,17 +19,11 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from fpdf import FPDF
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from core.cases.models import Case
-from core.outbox.models import OutboxMessage
 
 log = logging.getLogger("fygitaal.outbox")
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 REGULAR, BOLD = "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"
-PAGE_SIZE = 50
 
 # What Latin-1 lacks but Dutch and French text commonly holds.
 _LATIN1_STAND_INS = str.maketrans({
@@ -112,23 +107,3 @@ def render_letter(*, sender: str, recipient: str, subject: str, body: str, at: d
     pdf.write_block(body, align="L")
     return bytes(pdf.output())
 
-
-def print_queue(db: Session, before: int | None = None,
-                limit: int = PAGE_SIZE) -> list[tuple[OutboxMessage, str | None]]:
-    """The municipality's letters, newest first, with their case reference; ``before`` pages on (keyset)."""
-    query = (
-        select(OutboxMessage, Case.reference)
-        .outerjoin(Case, Case.id == OutboxMessage.case_id)
-        .where(OutboxMessage.channel == "brief", OutboxMessage.document_key.is_not(None))
-        .order_by(OutboxMessage.id.desc())
-        .limit(limit)
-    )
-    if before is not None:
-        query = query.where(OutboxMessage.id < before)
-    return [(message, reference) for message, reference in db.execute(query)]
-
-
-def letter_for(db: Session, message_id: int) -> OutboxMessage | None:
-    """One letter of the session's municipality (another municipality's id finds nothing)."""
-    return db.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.channel == "brief",
-                                                 OutboxMessage.document_key.is_not(None)))

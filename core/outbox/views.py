@@ -7,7 +7,7 @@ from werkzeug.wrappers import Response
 
 from core.db import get_session
 from core.identity.access import requires
-from core.outbox.letters import PAGE_SIZE, letter_for, print_queue
+from core.outbox.print_queue import PAGE_SIZE, letter_for, print_queue
 from core.storage import storage
 
 bp = Blueprint("afdrukken", __name__, url_prefix="/<tenant>/balie/afdrukken")
