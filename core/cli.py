@@ -16,6 +16,7 @@ from core.db import database
 from core.identity.cli import clients_group, staff_group
 from core.outbox.cli import outbox_group, purge_command, worker_command
 from core.plugins.hookdocs import render_hook_reference
+from core.profiles.cli import audit_group
 from core.tenancy.files import TenantConfigError
 from core.tenancy.service import apply_tenants, list_tenants
 
@@ -185,3 +186,4 @@ def demo(host: str, port: int, idp_port: int, reset: bool, smtp_port: int) -> No
 
     run_demo(current_app._get_current_object(), host=host, port=port, idp_port=idp_port, reset=reset,
              smtp_port=smtp_port)
+main.add_command(audit_group)

@@ -1,6 +1,7 @@
 """Imports every core model so the metadata Alembic compares against is complete."""
 
 from core.cases.models import Attachment, Case, CaseEvent, CaseFollower, IdempotencyRecord, ReferenceCounter
+from core.contact.models import ContactMoment
 from core.identity.models import (
     Account,
     ApiClient,
@@ -11,9 +12,21 @@ from core.identity.models import (
     UserSession,
 )
 from core.outbox.models import OutboxMessage
+from core.profiles.models import (
+    AccessLogEntry,
+    AccessLogHead,
+    ConsentRecord,
+    ErasureRequest,
+    PreferenceChange,
+    Profile,
+    ProfileExport,
+    Share,
+)
 from core.tenancy.models import Department, Region, Tenant
 
 __all__ = [
+    "AccessLogEntry",
+    "AccessLogHead",
     "Account",
     "ApiClient",
     "ApiToken",
@@ -21,12 +34,19 @@ __all__ = [
     "Case",
     "CaseEvent",
     "CaseFollower",
+    "ConsentRecord",
+    "ContactMoment",
     "Department",
+    "ErasureRequest",
     "IdempotencyRecord",
     "OutboxMessage",
+    "PreferenceChange",
+    "Profile",
+    "ProfileExport",
     "ReferenceCounter",
     "Region",
     "RegionCoordinator",
+    "Share",
     "StaffMember",
     "StaffRole",
     "Tenant",

@@ -24,7 +24,9 @@ from core.cases.forms import explain_data_errors
 from core.cases.lifecycle import OPEN_STATES, record
 from core.cases.models import CHANNELS, Attachment, Case, CaseFollower, ReferenceCounter
 from core.cases.types import CaseType, case_types_for
+from core.identity.models import Account
 from core.plugins.manager import call_impl
+from core.profiles.service import ensure_profile
 from core.storage import storage
 from core.tenancy.models import Department, Tenant
 
@@ -59,6 +61,7 @@ class IntakeRequest:
     reporter_address: str | None = None
     preferred_channel: str | None = None
     reporter_account_id: int | None = None
+    profile_id: int | None = None  # staff filing on behalf of a person at the desk
     photos: list[bytes] = field(default_factory=list)
     language: str = "nl"
 
@@ -124,7 +127,8 @@ def _check(tenant: Tenant, request: IntakeRequest, case_type: CaseType | None,
         add("location", _("Duid de plaats aan op de kaart of geef een adres."))
     if request.reporter_email and not _EMAIL.match(request.reporter_email):
         add("email", _("Dit e-mailadres is niet geldig."))
-    if not case_type.anonymous_allowed and not (request.reporter_account_id or request.reporter_email
+    if not case_type.anonymous_allowed and not (request.reporter_account_id or request.profile_id
+                                                or request.reporter_email
                                                 or request.reporter_phone or request.reporter_address):
         add("contact", _("Voor deze vraag hebben we een manier nodig om u te antwoorden."))
     if request.preferred_channel == "brief" and not (request.reporter_address or "").strip():
@@ -166,12 +170,16 @@ def submit_case(db: Session, tenant: Tenant, request: IntakeRequest, *, channel:
     department = None
     if case_type.department:
         department = db.scalar(select(Department.id).where(Department.code == case_type.department))
+    profile_id = request.profile_id
+    if profile_id is None and request.reporter_account_id is not None:
+        account = db.get(Account, request.reporter_account_id)
+        profile_id = ensure_profile(db, account, at).id if account else None
     token = secrets.token_urlsafe(24)
     case = Case(
         reference=next_reference(db, case_type.prefix, at.year), type_code=case_type.code,
         kind=case_type.kind, status="nieuw", channel=channel, description=request.description.strip(),
         data=data, lat=request.lat, lon=request.lon, address=_clip(request.address, 300),
-        department_id=department, reporter_account_id=request.reporter_account_id,
+        department_id=department, reporter_account_id=request.reporter_account_id, profile_id=profile_id,
         reporter_name=_clip(request.reporter_name, 200), reporter_email=_clip(request.reporter_email, 254),
         reporter_phone=_clip(request.reporter_phone, 40), reporter_address=_clip(request.reporter_address, 300),
         preferred_channel=request.preferred_channel, language=request.language,

@@ -47,6 +47,8 @@ class Case(TenantScoped, Base):
         Index("ix_case_type_status", "tenant_id", "type_code", "status", "lat"),
         Index("ix_case_activity", "tenant_id", "kind", "status", "last_activity_at"),
         Index("ix_case_merged_into", "tenant_id", "merged_into_id"),
+        tenant_foreign_key("profile_id", "profile"),
+        Index("ix_case_profile", "tenant_id", "profile_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -67,6 +69,7 @@ class Case(TenantScoped, Base):
     assignee_id: Mapped[int | None] = mapped_column(Integer)
     merged_into_id: Mapped[int | None] = mapped_column(Integer)
     reporter_account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"))
+    profile_id: Mapped[int | None] = mapped_column(Integer)  # the reporter's profile in this municipality
     reporter_name: Mapped[str | None] = mapped_column(String(200))
     reporter_email: Mapped[str | None] = mapped_column(String(254))
     reporter_phone: Mapped[str | None] = mapped_column(String(40))

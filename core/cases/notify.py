@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from core.cases.lifecycle import resolution_label, status_label
 from core.cases.models import Case, CaseFollower
 from core.outbox.service import enqueue
+from core.profiles.models import Profile
+from core.profiles.purposes import allows
 from core.tenancy.models import Tenant
 
 
@@ -24,14 +26,34 @@ def follow_url(tenant: Tenant, token: str) -> str:
     return f"{current_app.config['BASE_URL']}/{tenant.slug}/opvolging/{token}"
 
 
-def _deliver_to_reporter(db: Session, case: Case, subject: str, body: str, at: datetime) -> None:
-    """The reporter's channel: a letter when they asked for one (and gave an address), else e-mail."""
-    if case.preferred_channel == "brief" and case.reporter_address:
-        recipient = "\n".join(filter(None, [case.reporter_name, case.reporter_address]))
-        enqueue(db, channel="brief", recipient=recipient, subject=subject, body=body, at=at,
-                language=case.language, case_id=case.id)
-    elif case.reporter_email and case.preferred_channel != "brief":
-        enqueue(db, channel="e-mail", recipient=case.reporter_email, subject=subject, body=body, at=at,
+def reply_route(db: Session, tenant: Tenant, case: Case) -> tuple[str, str] | None:
+    """How to reach the reporter: (channel, recipient), or None when no allowed way is known.
+
+    Someone who wants no digital contact gets letters, never e-mail. An e-mail address given for
+    this case serves this case; the profile's address is used only while consent allows it.
+    """
+    profile = None
+    if case.profile_id is not None:
+        profile = db.scalar(select(Profile).where(Profile.id == case.profile_id))
+    name = case.reporter_name or (profile.name if profile else None)
+    postal = case.reporter_address or (profile.address if profile else None)
+    letter = ("brief", "\n".join(filter(None, [name, postal]))) if postal else None
+    if profile is not None and profile.no_digital_contact:
+        return letter
+    if "brief" in (case.preferred_channel, profile.preferred_channel if profile else None) and letter:
+        return letter
+    if case.reporter_email:
+        return "e-mail", case.reporter_email
+    if profile is not None and profile.email and allows(db, tenant, profile, "contact_email"):
+        return "e-mail", profile.email
+    return None
+
+
+def _deliver_to_reporter(db: Session, tenant: Tenant, case: Case, subject: str, body: str, at: datetime) -> None:
+    route = reply_route(db, tenant, case)
+    if route is not None:
+        channel, recipient = route
+        enqueue(db, channel=channel, recipient=recipient, subject=subject, body=body, at=at,
                 language=case.language, case_id=case.id)
 
 
@@ -43,7 +65,7 @@ def case_received(db: Session, tenant: Tenant, case: Case, token: str, at: datet
                  "Gemeente %(tenant)s",
                  name=case.reporter_name or _("inwoner"), tenant=tenant.name, kind=kind_label(case.kind),
                  reference=case.reference, url=follow_url(tenant, token))
-    _deliver_to_reporter(db, case, subject, body, at)
+    _deliver_to_reporter(db, tenant, case, subject, body, at)
 
 
 def _news(tenant: Tenant, case: Case, intro: str | None = None) -> tuple[str, str]:
@@ -65,7 +87,7 @@ def parent_changed(db: Session, tenant: Tenant, merged: Case, parent: Case, at: 
         subject, body = _news(tenant, parent, _(
             "Uw melding %(mine)s werd samengevoegd met %(parent)s, die we nu samen opvolgen.",
             mine=merged.reference, parent=parent.reference))
-    _deliver_to_reporter(db, merged, subject, body, at)
+    _deliver_to_reporter(db, tenant, merged, subject, body, at)
 
 
 def merged(db: Session, tenant: Tenant, duplicate: Case, parent: Case, at: datetime) -> None:
@@ -80,7 +102,7 @@ def case_changed(db: Session, tenant: Tenant, case: Case, at: datetime, message:
     """Tell the reporter and every follower what changed (followers only by e-mail)."""
     with force_locale(case.language):
         subject, body = _news(tenant, case, message)
-    _deliver_to_reporter(db, case, subject, body, at)
+    _deliver_to_reporter(db, tenant, case, subject, body, at)
     for email in db.scalars(select(CaseFollower.email).where(CaseFollower.case_id == case.id)):
         enqueue(db, channel="e-mail", recipient=email, subject=subject, body=body, at=at,
                 language=case.language, case_id=case.id)
@@ -90,4 +112,4 @@ def message_to_reporter(db: Session, tenant: Tenant, case: Case, text: str, at: 
     with force_locale(case.language):
         subject = _("Bericht over %(reference)s", reference=case.reference)
         body = f"{text}\n\n" + _("Gemeente %(tenant)s", tenant=tenant.name)
-    _deliver_to_reporter(db, case, subject, body, at)
+    _deliver_to_reporter(db, tenant, case, subject, body, at)

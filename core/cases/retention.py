@@ -67,6 +67,7 @@ class PurgeReport:
 def _forget_reporter(case: Case) -> None:
     case.reporter_name = case.reporter_email = case.reporter_phone = case.reporter_address = None
     case.reporter_account_id = None
+    case.profile_id = None
     case.preferred_channel = None
 
 

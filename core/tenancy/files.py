@@ -13,6 +13,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from shapely.geometry import shape
 
 from core.plugins.manager import PluginRegistry
+from core.profiles.purposes import PurposeSchema
 
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
 RESERVED_SLUGS = frozenset(
@@ -101,6 +102,7 @@ class TenantFileSchema(Schema):
                              load_default=dict)
     question_days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=365))
     report_anonymise_days = fields.Integer(load_default=365, validate=validate.Range(min=30, max=3650))
+    purposes = fields.List(fields.Nested(PurposeSchema), load_default=list)
 
 
 @dataclass

@@ -39,6 +39,7 @@ class Tenant(Base):
     identity: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     plugins: Mapped[dict[str, dict[str, Any]]] = mapped_column(JSON, default=dict)
     case_types: Mapped[dict[str, dict[str, Any]]] = mapped_column(JSON, default=dict)
+    purposes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     question_days: Mapped[int] = mapped_column(default=30)
     report_anonymise_days: Mapped[int] = mapped_column(default=365)
     config_version: Mapped[int] = mapped_column(default=1)

@@ -19,7 +19,7 @@ from core.tenancy.isolation import set_tenant
 from core.tenancy.models import Department, Region, Tenant
 
 TENANT_FIELDS = ("name", "nis_code", "languages", "boundary", "identity", "plugins", "case_types",
-                 "question_days", "report_anonymise_days")
+                 "question_days", "report_anonymise_days", "purposes")
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def working_for(slug: str) -> Iterator[tuple[Session, Tenant]]:
         yield session, tenant
 
 
-TENANT_CACHES = ("fygitaal.case_types", "fygitaal.boundaries")
+TENANT_CACHES = ("fygitaal.case_types", "fygitaal.boundaries", "fygitaal.purposes")
 
 
 def forget_tenant_caches(app: Flask) -> None:
