@@ -90,6 +90,12 @@ BAD_FILES = [
     ("lochristi.toml", "max_items = 5", 'max_items = "veel"', ["lochristi.toml", "plugins.grofvuil.max_items"]),
     ("moerbeke.toml", "[region]", "[plugins.grofvuil]\n[region]",
      ["moerbeke.toml", "plugin 'grofvuil' is pilot-only; add moerbeke to its pilot tenants or remove it"]),
+    ("destelbergen.toml", 'legal_basis = "toestemming"', 'legal_basis = "goesting"',
+     ["destelbergen.toml", "purposes.0.legal_basis", "Must be one of"]),
+    ("destelbergen.toml", 'title = { nl = "De gemeentelijke nieuwsbrief", ', "title = { ",
+     ["destelbergen.toml", "purposes.0.title", "Dutch text (nl)"]),
+    ("destelbergen.toml", 'code = "nieuwsbrief"', 'code = "contact_email"',
+     ["destelbergen.toml", "purposes.0.code", "is a core purpose"]),
 ]
 
 

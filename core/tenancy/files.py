@@ -13,12 +13,12 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from shapely.geometry import shape
 
 from core.plugins.manager import PluginRegistry
-from core.profiles.purposes import PurposeSchema
+from core.profiles.purposes import CORE_PURPOSES, PurposeSchema
 
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
 RESERVED_SLUGS = frozenset(
     {"api", "open311", "oauth", "mijn", "login", "logout", "static", "healthz", "readyz", "regio",
-     "melding", "taal", "beheer", "admin"}
+     "melding", "taal", "beheer", "admin", "delen"}
 )
 SUPPORTED_LANGUAGES = ("nl", "fr", "en", "de")
 
@@ -187,6 +187,20 @@ def _check_plugins(data: dict[str, Any], registry: PluginRegistry) -> list[str]:
     return problems
 
 
+def _check_purposes(data: dict[str, Any]) -> list[str]:
+    """A municipality adds purposes; it cannot redefine the core's or declare one twice."""
+    core_codes = {p["code"] for p in CORE_PURPOSES}
+    problems, seen = [], set()
+    for index, purpose in enumerate(data["purposes"]):
+        code = purpose["code"]
+        if code in core_codes:
+            problems.append(f"field 'purposes.{index}.code': {code!r} is a core purpose; choose another code")
+        elif code in seen:
+            problems.append(f"field 'purposes.{index}.code': {code!r} is declared twice; keep one")
+        seen.add(code)
+    return problems
+
+
 def read_tenant_file(path: Path, registry: PluginRegistry) -> tuple[TenantFile | None, list[str]]:
     """Parse and validate one file; return it, or the problems (each naming field and fix)."""
     try:
@@ -210,6 +224,7 @@ def read_tenant_file(path: Path, registry: PluginRegistry) -> tuple[TenantFile |
     except ValueError as exc:
         problems.append(f"field 'boundary': {exc}")
     problems.extend(_check_plugins(data, registry))
+    problems.extend(_check_purposes(data))
     if problems:
         return None, [f"{path}: {line}" for line in problems]
     return TenantFile(path=path, data=data), []
