@@ -5,15 +5,18 @@ PostgreSQL database seeded by ``bench/seed.py``, connecting as the non-owner app
 case handler with a server-side session row and an API client; then measures with ``wrk``:
 
 - the back-office queue page ``/<gemeente>/behandeling/`` (50 cases) in requests/s;
+- the front office's 360° view ``/<gemeente>/balie/personen/<id>`` of a resident with a long history
+  (cases, contact moments, consents), opened with a reason beforehand, in requests/s;
 - case intake in requests/s through every HTTP way in the app has: ``POST /api/v1/<gemeente>/cases``
   (with a fresh ``Idempotency-Key`` per request, as integrators send it, and without) and the web
   form ``POST /<gemeente>/melding``; with neither, the intake service in-process (the report says so);
 - the SQL statements of one queue page and one intake (in-process, counted on the engine);
 - the memory (RSS, PSS, USS) of each gunicorn worker after the load.
 
-With ``--compare-database-url`` it measures only the queue page, on two databases (10k and 1M
-cases) in alternating rounds, and reports the slowdown. Every measurement records the CPU other
-processes used meanwhile, so numbers from a busy shared machine can be told apart.
+With ``--compare-database-url`` it measures only one page (``--compare-page``: the queue or the 360°
+view), on two databases (10k and 1M cases) in alternating rounds, and reports the slowdown. Every
+measurement records the CPU other processes used meanwhile, so numbers from a busy shared machine can
+be told apart.
 
     .venv/bin/python bench/run.py --database-url URL --label 10k [--repeat 3] [--json results.json]
 """
@@ -38,7 +41,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -106,7 +109,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (1: the machine has 2 cores)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
     parser.add_argument("--gunicorn-arg", action="append", default=[], help="an extra gunicorn argument")
-    parser.add_argument("--only", choices=("queue", "intake"), help="measure only this one")
+    parser.add_argument("--only", choices=("queue", "person", "intake"), help="measure only this one")
     parser.add_argument("--repeat", type=int, default=1, help="measure each this many times, keep the least "
                         "disturbed by other processes (1)")
     parser.add_argument("--wait-quiet", type=int, default=0, metavar="SECONDS",
@@ -116,6 +119,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="queue page only: alternate, round after round, between --database-url and this "
                              "database (e.g. 10k against 1M cases) and report the slowdown")
     parser.add_argument("--compare-label", default="other", help="a name for the compared database")
+    parser.add_argument("--compare-page", choices=("queue", "person"), default="queue",
+                        help="the page the comparison loads: the queue (default) or the 360° view")
     parser.add_argument("--rounds", type=int, default=4, help="rounds of the comparison (4)")
     args = parser.parse_args(argv)
     if not args.database_url or not args.database_url.startswith("postgresql"):
@@ -162,6 +167,7 @@ class Credentials:
     client_id: str
     client_secret: str
     csrf_cookie: str
+    person_path: str  # the 360° view of the benchmark resident, already opened in this session
 
 
 def upgrade(app: Any, owner_url: str | None, app_url: str) -> None:
@@ -179,26 +185,70 @@ def upgrade(app: Any, owner_url: str | None, app_url: str) -> None:
         migrate.upgrade(app)
 
 
+PERSON_NAME = "Bench Inwoner"
+PERSON_MOMENTS = 40  # contact moments of the benchmark resident
+PERSON_CASES = 20  # seeded cases linked to the benchmark resident
+
+
+def bench_person(db: Any, tenant: Any, staff_id: int, at: datetime) -> tuple[int, int]:
+    """A desk-made resident with a long history (cases, contact moments, consents), made once through
+    the services; returns the profile id and how many timeline items it has."""
+    from sqlalchemy import func, select, update
+
+    from core.cases.models import Case
+    from core.contact.models import ContactMoment
+    from core.contact.service import register_contact_moment
+    from core.profiles.models import ConsentRecord, PreferenceChange, Profile
+    from core.profiles.service import Actor, create_desk_profile, record_consent
+
+    profile_id = db.scalar(select(Profile.id).where(Profile.name == PERSON_NAME))
+    if profile_id is None:
+        actor = Actor.staff(staff_id, "balie")
+        profile = create_desk_profile(db, tenant, {
+            "name": PERSON_NAME, "birth_date": "1960-05-05", "address": "Kerkstraat 1, 9080 Lochristi",
+            "email": "bench.inwoner@example.org", "phone": "09 123 45 67", "assistance_needs": "Slechtziend",
+        }, instance_secret="", national_number_raw=None, actor=actor, at=at)  # no number: nothing is hashed
+        for code in ("contact_email", "ondersteuning", "contact_telefoon"):
+            record_consent(db, tenant, profile, code, True, actor=actor, language="nl", at=at)
+        for index in range(PERSON_MOMENTS):
+            register_contact_moment(db, profile, channel="telefoon", topic=f"Gesprek {index}", summary="Benchmark.",
+                                    case_reference="", outcome="beantwoord", staff_id=staff_id,
+                                    at=at - timedelta(days=index))
+        newest = select(Case.id).where(Case.profile_id.is_(None)).order_by(Case.id.desc()).limit(PERSON_CASES)
+        db.execute(update(Case).where(Case.id.in_(newest.scalar_subquery())).values(profile_id=profile.id)
+                   .execution_options(synchronize_session=False))
+        profile_id = profile.id
+    items = sum(db.scalar(select(func.count()).select_from(model).where(model.profile_id == profile_id)) or 0
+                for model in (Case, ContactMoment, ConsentRecord, PreferenceChange))
+    return profile_id, items
+
+
 def prepare(app: Any, tenant_slug: str) -> tuple[Credentials, dict[str, int]]:
-    """A behandelaar of the department with a session row (as a login leaves it) and an API client."""
+    """A case handler of the department who also works at the desk, with a session row (as a login leaves
+    it, with the benchmark resident's profile opened with a reason) and an API client."""
     from sqlalchemy import func, select
 
     from core.cases.lifecycle import OPEN_STATES
     from core.cases.models import Case
     from core.clock import now
+    from core.contact.service import open_profile
+    from core.contact.views import OPEN_KEY
     from core.db import database
     from core.identity import api_clients
-    from core.identity.models import Account, UserSession
+    from core.identity.models import Account, StaffMember, UserSession
     from core.identity.sessions import hash_session_id
     from core.identity.staff import StaffError, grant_role
+    from core.profiles.models import Profile
     from core.tenancy.isolation import across_tenants
     from core.tenancy.models import Department
     from core.tenancy.service import working_for
 
-    with app.app_context():
+    with app.app_context(), app.test_request_context():
+        at = now()
         with working_for(tenant_slug) as (db, tenant):
-            with contextlib.suppress(StaffError):  # granted on an earlier run
-                grant_role(db, STAFF_ISSUER, STAFF_SUBJECT, "behandelaar", DEPARTMENT, "Bench Behandelaar")
+            for role, department in (("behandelaar", DEPARTMENT), ("onthaal", None)):
+                with contextlib.suppress(StaffError):  # granted on an earlier run
+                    grant_role(db, STAFF_ISSUER, STAFF_SUBJECT, role, department, "Bench Behandelaar")
             client_id = f"bench-{tenant_slug}"
             scopes = sorted(api_clients.SCOPES)
             if api_clients.client_by_id(db, client_id) is None:
@@ -213,16 +263,23 @@ def prepare(app: Any, tenant_slug: str) -> tuple[Credentials, dict[str, int]]:
             }
             account_id = db.scalar(select(Account.id).where(Account.issuer == STAFF_ISSUER,
                                                             Account.subject == STAFF_SUBJECT))
+            staff_id = db.scalar(select(StaffMember.id).where(StaffMember.account_id == account_id))
+            profile_id, counts["person_timeline_items"] = bench_person(db, tenant, staff_id, at)
+            profile = db.get(Profile, profile_id)
+            reason = "benchmark"
+            open_profile(db, tenant, profile, instance_secret=app.config["SECRET_KEY"],
+                         staff_label="Bench Behandelaar (behandelaar, onthaal)", reason=reason, shown=[], at=at)
+            opening = {f"{tenant.id}:{profile_id}": {"staff": staff_id, "reason": reason,
+                                                     "until": (at + timedelta(days=1)).isoformat()}}
         with database(app).session_scope() as db:
             with across_tenants(db, "benchmark: count every case"):
                 counts["cases_total"] = db.scalar(select(func.count()).select_from(Case)) or 0
             session_id = secrets.token_urlsafe(32)
-            at = now()
-            db.add(UserSession(id_hash=hash_session_id(session_id), account_id=account_id, data={},
+            db.add(UserSession(id_hash=hash_session_id(session_id), account_id=account_id, data={OPEN_KEY: opening},
                                created_at=at, last_seen_at=at))
     credentials = Credentials(session_id, app.config["SESSION_COOKIE_NAME"], created.client_id,
                               created.client_secret, "__Host-csrf" if app.config["SESSION_COOKIE_SECURE"]
-                              else "fygitaal_csrf")
+                              else "fygitaal_csrf", f"/{tenant_slug}/balie/personen/{profile_id}")
     return credentials, counts
 
 
@@ -258,7 +315,8 @@ def count_queries(app: Any, credentials: Credentials, slug: str, intakes: list[I
     client = app.test_client()
     client.set_cookie(credentials.session_cookie, credentials.session_id)
     pages = {"queue_page": f"/{slug}/behandeling/",
-             "queue_page_one_state": f"/{slug}/behandeling/?status=heropend"}
+             "queue_page_one_state": f"/{slug}/behandeling/?status=heropend",
+             "person_page": credentials.person_path}
     for name, path in pages.items():
         client.get(path)  # warm caches (tenant, case types, principal) as a running worker has them
         with counting(engine) as statements:
@@ -267,7 +325,8 @@ def count_queries(app: Any, credentials: Credentials, slug: str, intakes: list[I
             report.notes.append(f"{path} answered {response.status_code} in-process")
         report.queries[name] = len(statements)
         page = response.get_data(as_text=True)
-        report.queries[name + "_rows"] = len(re.findall(r'<td><a href="[^"]*/behandeling/', page))
+        rows = r"<li>\s*<time" if name == "person_page" else r'<td><a href="[^"]*/behandeling/'
+        report.queries[name + "_rows"] = len(re.findall(rows, page))
         report.statements[name] = statements
     for target in intakes:
         visitor = app.test_client()
@@ -663,6 +722,7 @@ class Side:
     cookie: dict[str, str]
     open_in_queue: int
     cases_total: int
+    path: str
     results: list[LoadResult] = field(default_factory=list)
 
 
@@ -681,15 +741,16 @@ def compare_queue(args: argparse.Namespace, instance: Path) -> dict[str, Any]:
         upgrade(app, args.migration_database_url, url)
         credentials, counts = prepare(app, args.tenant)
         cookie = {"Cookie": f"{credentials.session_cookie}={credentials.session_id}"}
-        sides.append(Side(label, url, port, env, cookie, counts["open_in_queue"], counts["cases_total"]))
+        path = credentials.person_path if args.compare_page == "person" else f"/{args.tenant}/behandeling/"
+        sides.append(Side(label, url, port, env, cookie, counts["open_in_queue"], counts["cases_total"], path))
         database(app).engine.dispose()
-    path = f"/{args.tenant}/behandeling/"
+    page = "360° view" if args.compare_page == "person" else "queue page"
     with contextlib.ExitStack() as stack:
         servers = [stack.enter_context(gunicorn(args, side.env, side.port)) for side in sides]
         for side in sides:
-            status = check_once(f"http://127.0.0.1:{side.port}", path, "GET", side.cookie, None)
+            status = check_once(f"http://127.0.0.1:{side.port}", side.path, "GET", side.cookie, None)
             if status != 200:
-                raise SystemExit(f"{side.label}: {path} answered {status}")
+                raise SystemExit(f"{side.label}: {side.path} answered {status}")
         for round_index in range(args.rounds):
             order = [0, 1] if round_index % 2 == 0 else [1, 0]
             for index in order:
@@ -697,9 +758,9 @@ def compare_queue(args: argparse.Namespace, instance: Path) -> dict[str, Any]:
                 base_url = f"http://127.0.0.1:{side.port}"
                 if args.wait_quiet:
                     log(f"  {side.label}: {wait_until_quiet(args.wait_quiet)}")
-                wrk(args, base_url, "warm-up", path, "GET", side.cookie, [], args.warmup)
+                wrk(args, base_url, "warm-up", side.path, "GET", side.cookie, [], args.warmup)
                 with cpu_window(server.pid, side.url) as cpu:
-                    result = wrk(args, base_url, f"queue page ({side.label})", path, "GET", side.cookie, [],
+                    result = wrk(args, base_url, f"{page} ({side.label})", side.path, "GET", side.cookie, [],
                                  args.duration)
                 result.machine_cores, result.others_cores = cpu.machine_cores, cpu.others_cores
                 result.stolen_cores, result.iowait_cores = cpu.stolen_cores, cpu.iowait_cores
@@ -719,7 +780,7 @@ def compare_queue(args: argparse.Namespace, instance: Path) -> dict[str, Any]:
     pairs = [a.rps / b.rps for a, b in zip(sides[0].results, sides[1].results, strict=True)]
     summary["slowdown"] = round(medians[0] / medians[1], 3)
     summary["slowdown_per_round"] = [round(v, 3) for v in pairs]
-    print(f"\n== queue page, {sides[0].label} against {sides[1].label} ({args.rounds} rounds, alternating)")
+    print(f"\n== {page}, {sides[0].label} against {sides[1].label} ({args.rounds} rounds, alternating)")
     for side, median in zip(sides, medians, strict=True):
         runs = ", ".join(f"{r.rps:.1f}" for r in side.results)
         print(f"{side.label:<8} {side.cases_total:>10,} cases, {side.open_in_queue:>6,} open in the queue: "
@@ -770,18 +831,24 @@ def main(argv: list[str] | None = None) -> Report:
     log(f"{report.cases_total:,} cases; {report.cases_in_tenant:,} in {slug}; "
         f"{report.open_in_queue:,} open in its {DEPARTMENT} queue")
     with gunicorn(args, env, port) as server:
-        intakes = intake_targets(app, base_url, slug, credentials) if args.only != "queue" else []
+        intakes = intake_targets(app, base_url, slug, credentials) if args.only in (None, "intake") else []
         report.intake_mode = ", ".join(t.name for t in intakes) or (
-            "not measured" if args.only == "queue" else "in-process (no HTTP intake yet)")
+            "not measured" if args.only else "in-process (no HTTP intake yet)")
         # No app context around this: each test request must get its own, as in a worker (``g``).
         count_queries(app, credentials, slug, intakes, report)
         cookie = {"Cookie": f"{credentials.session_cookie}={credentials.session_id}"}
-        if args.only != "intake" and has_queue:
+        if args.only in (None, "queue") and has_queue:
             status = check_once(base_url, queue_path, "GET", cookie, None)
             if status != 200:
                 raise SystemExit(f"{queue_path} answered {status} for the case handler")
             report.load["queue"] = measure(args, report, server.pid, base_url, "queue page", queue_path, "GET",
                                            cookie, [])
+        if args.only in (None, "person"):
+            status = check_once(base_url, credentials.person_path, "GET", cookie, None)
+            if status != 200:
+                raise SystemExit(f"{credentials.person_path} answered {status} for the desk")
+            report.load["person"] = measure(args, report, server.pid, base_url, "360° view", credentials.person_path,
+                                            "GET", cookie, [])
         for target in intakes:
             headers = {**target.headers, **({"Idempotency-Key": "check-" + secrets.token_hex(8)}
                                              if target.idempotency else {})}
@@ -791,9 +858,9 @@ def main(argv: list[str] | None = None) -> Report:
             report.load[f"intake_{target.name}"] = measure(
                 args, report, server.pid, base_url, f"intake ({target.name})", target.path, "POST", target.headers,
                 target.bodies, target.idempotency)
-        if args.only != "intake" and not has_queue:
+        if args.only in (None, "queue") and not has_queue:
             report.load["queue_query_in_process"] = queue_query_in_process(app, slug, args.duration)
-        if args.only != "queue" and not intakes:
+        if args.only in (None, "intake") and not intakes:
             report.load["intake_in_process"] = intake_in_process(app, slug, args.duration)
         report.worker_memory_mb = worker_memory(server.pid)
     filed = sum(r.requests for name, runs in report.attempts.items() if name.startswith("intake") for r in runs)

@@ -19,12 +19,16 @@ from core.cases import staff_views as case_staff_views
 from core.cases import views as case_views
 from core.clock import Clock
 from core.config import load_config
+from core.contact import views as contact_views
 from core.identity import access, admin_views, providers
 from core.identity import views as identity_views
 from core.identity.sessions import DatabaseSessionInterface
+from core.knowledge import views as knowledge_views
 from core.logs import configure_logging
 from core.outbox import views as outbox_views
 from core.plugins.manager import PluginRegistry
+from core.profiles import erasure_views, export_views, share_views
+from core.profiles import views as profile_views
 from core.regio import views as regio_views
 from core.tenancy import resolution
 
@@ -70,8 +74,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(regio_views.bp)
     app.register_blueprint(case_staff_views.bp)
     app.register_blueprint(case_staff_views.balie_bp)
+    app.register_blueprint(contact_views.bp)
     app.register_blueprint(case_views.bp)
+    app.register_blueprint(export_views.bp)
     app.register_blueprint(outbox_views.bp)
+    app.register_blueprint(share_views.bp)
+    app.register_blueprint(erasure_views.bp)
+    for knowledge_blueprint in (knowledge_views.admin_bp, knowledge_views.region_bp, knowledge_views.search_bp):
+        app.register_blueprint(knowledge_blueprint)
+    app.register_blueprint(profile_views.bp)
     api_oauth.init_app(app)
     api_v1.init_app(app)
     app.register_blueprint(api_open311.bp)
@@ -81,6 +92,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app, ["identity.login", "identity.staff_login", "identity.callback"], app.config["RATELIMIT_LOGIN"]
     )
     ratelimit.limit_endpoints(app, ["oauth.issue_token"], app.config["RATELIMIT_TOKEN"])
+    ratelimit.limit_endpoints(app, ["shares.open"], app.config["RATELIMIT_LOGIN"])  # guessing tokens
     _register_plugin_blueprints(app, registry)
     registry.call_each("fygitaal_cli", cli=app.cli)
 

@@ -22,11 +22,13 @@ from werkzeug.serving import make_server
 
 from core import migrate
 from core.cases.demo_data import seed_demo_cases
+from core.contact.demo_data import seed_demo_contacts
 from core.db import database, utcnow
 from core.identity import api_clients
 from core.identity.models import TENANT_ROLES
 from core.identity.providers import platform_provider
 from core.identity.staff import StaffError, grant_coordinator, grant_role
+from core.knowledge.demo_data import seed_demo_knowledge
 from core.outbox.worker import run_worker
 from core.tenancy.models import Region
 from core.tenancy.service import apply_tenants, list_tenants, working_for
@@ -122,6 +124,9 @@ def prepare_demo(app: Flask, reset: bool) -> list[dict[str, str]]:
     with app.app_context(), app.test_request_context():  # services translate with the request's locale
         created = seed_demo_cases(app, [t["slug"] for t in tenants])
     click.echo(f"  {created} demo cases filed and handled" if created else "  demo cases: already there")
+    with app.app_context(), app.test_request_context():
+        seed_demo_contacts(app, [t["slug"] for t in tenants], RESIDENTS, platform_provider().issuer)
+    seed_demo_knowledge(app, [t["slug"] for t in tenants])
     return tenants
 
 

@@ -11,6 +11,7 @@ from core.identity.models import (
     StaffRole,
     UserSession,
 )
+from core.knowledge.models import KnowledgeArticle, RegionalArticle
 from core.outbox.models import OutboxMessage
 from core.profiles.models import (
     AccessLogEntry,
@@ -39,6 +40,7 @@ __all__ = [
     "Department",
     "ErasureRequest",
     "IdempotencyRecord",
+    "KnowledgeArticle",
     "OutboxMessage",
     "PreferenceChange",
     "Profile",
@@ -46,6 +48,7 @@ __all__ = [
     "ReferenceCounter",
     "Region",
     "RegionCoordinator",
+    "RegionalArticle",
     "Share",
     "StaffMember",
     "StaffRole",

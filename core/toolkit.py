@@ -9,11 +9,13 @@ from flask import g
 from flask_babel import gettext, lazy_gettext
 
 from core.cases.handling import message_resident
+from core.cases.models import Case
 from core.cases.types import CaseType
 from core.db import Base, get_session, utcnow
 from core.identity.access import current_principal, requires
 from core.plugins import hookimpl
 from core.plugins.manifest import MATURITIES, Manifest, NoSettings
+from core.profiles.models import Profile
 from core.tenancy.isolation import TenantScoped, tenant_foreign_key
 from core.tenancy.models import Department, Tenant
 from core.tenancy.rls import disable_tenant_rls, enable_tenant_rls
@@ -33,10 +35,12 @@ def plugin_settings(name: str) -> dict:
 __all__ = [
     "MATURITIES",
     "Base",
+    "Case",
     "CaseType",
     "Department",
     "Manifest",
     "NoSettings",
+    "Profile",
     "Tenant",
     "TenantScoped",
     "current_principal",

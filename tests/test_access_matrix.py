@@ -14,7 +14,9 @@ from core.cases.intake import IntakeRequest, submit_case
 from core.identity.models import Account, StaffMember
 from core.identity.policy import TENANT_PERMISSIONS
 from core.identity.staff import grant_coordinator, grant_role
+from core.knowledge.service import ArticleContent, adopt, create_regional
 from core.outbox.models import OutboxMessage
+from core.profiles.models import ErasureRequest, Profile
 from core.storage import storage
 from core.tenancy.isolation import set_tenant
 from core.tenancy.models import Department
@@ -50,6 +52,25 @@ def letter_case(app, db_session, tenant):
     return case, letter
 
 
+def erasure_request(db_session):
+    """An open request to erase, in the session's municipality."""
+    at = datetime(2026, 1, 5, tzinfo=UTC)
+    profile = Profile(name="Marc", created_by="inwoner", created_at=at, updated_at=at)
+    db_session.add(profile)
+    db_session.flush()
+    request = ErasureRequest(profile_id=profile.id, purposes=["contact_email"], created_at=at)
+    db_session.add(request)
+    db_session.flush()
+    return request
+
+
+def adopted_article(db_session, tenant):
+    """A regional article of the municipality's region, adopted by it (the session's municipality)."""
+    at = datetime(2026, 1, 5, tzinfo=UTC)
+    content = ArticleContent(question={"nl": "Vraag?"}, answer={"nl": "Antwoord."}, topics=())
+    return adopt(db_session, tenant, create_regional(db_session, tenant.region_id, "matrix", content, at).id, at)
+
+
 @pytest.fixture
 def world(app, db_session, oidc_provider, tenant, other_tenant, make_tenant):
     """Municipality A with one staff member per role and a case with a letter, B with an admin,
@@ -63,12 +84,16 @@ def world(app, db_session, oidc_provider, tenant, other_tenant, make_tenant):
         granted = grant_role(db_session, oidc_provider, f"a-{role}", role, department)
         ids[role] = (granted.staff_id, granted.id)
     case, letter = letter_case(app, db_session, tenant)
+    erasure = erasure_request(db_session)
+    article = adopted_article(db_session, tenant)
     set_tenant(db_session, other_tenant.id)
     grant_role(db_session, oidc_provider, "b-beheerder", "beheerder")
     set_tenant(db_session, None)
     grant_coordinator(db_session, tenant.region, oidc_provider, "coordinator")
     db_session.flush()
-    return {"tenant": tenant, "target": ids["onthaal"], "reference": case.reference, "message_id": letter.id}
+    return {"tenant": tenant, "target": ids["onthaal"], "reference": case.reference, "message_id": letter.id,
+            "request_id": erasure.id, "profile_id": erasure.profile_id, "article_id": article.id,
+            "regional_id": article.source_id}
 
 
 def log_in(client, oidc_provider, persona, world):
@@ -96,7 +121,8 @@ def expected(persona, permission):
 def build_url(rule, world):
     staff_id, role_id = world["target"]
     values = {"tenant": world["tenant"].slug, "staff_id": staff_id, "role_id": role_id,
-              "reference": world["reference"], "message_id": world["message_id"]}
+              "reference": world["reference"], "message_id": world["message_id"], "request_id": world["request_id"],
+              "profile_id": world["profile_id"], "article_id": world["article_id"], "regional_id": world["regional_id"]}
     return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule.rule)
 
 

@@ -36,7 +36,7 @@ def test_plugins_list_json_shows_the_bundled_plugins(runner, tenant):
     assert grofvuil["owner"] == "lochristi"
     assert grofvuil["maturity"] == "pilot"
     assert grofvuil["pilot_tenants"] == ["lochristi"]
-    assert grofvuil["data_categories"] == []
+    assert grofvuil["data_categories"] == ["ophaalafspraken"]
     assert grofvuil["settings_schema"] == {"max_items": "Integer", "contact_phone": "String"}
     assert "fygitaal_blueprints" in grofvuil["hooks"]
     assert listing["failed"] == []

@@ -425,8 +425,10 @@ def test_a_platform_report_goes_to_the_municipality_that_contains_it(client, db_
 def test_my_cases_lists_only_my_own_across_municipalities(app, client, db_session, make_tenant, oidc_provider):
     a = town_with_departments(db_session, make_tenant, "gemeente-a")
     b = town_with_departments(db_session, make_tenant, "gemeente-b")
-    anonymous = client.get("/mijn/meldingen")
-    assert anonymous.status_code == 302 and anonymous.headers["Location"].endswith("/login?next=/mijn/meldingen")
+    moved = client.get("/mijn/meldingen")
+    assert moved.status_code == 301 and moved.headers["Location"].endswith("/mijn/")
+    anonymous = client.get("/mijn/")
+    assert anonymous.status_code == 302 and anonymous.headers["Location"].endswith("/login?next=/mijn/")
 
     login_as(client, oidc_provider, "inwoner-an")
     in_a, _path = file_report(client, a)
@@ -437,7 +439,7 @@ def test_my_cases_lists_only_my_own_across_municipalities(app, client, db_sessio
     anonymously = app.test_client()
     file_report(anonymously, a, type="riolering")
 
-    mine = client.get("/mijn/meldingen")
+    mine = client.get("/mijn/")
     assert mine.headers["Cache-Control"] == "no-store", "personal data stays out of caches"
     page = mine.text
     assert f'href="/{a.slug}/opvolging/dossier/{in_a}"' in page

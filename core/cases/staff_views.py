@@ -33,6 +33,8 @@ from core.db import get_session
 from core.identity.access import current_principal, requires
 from core.identity.models import Account, StaffMember
 from core.identity.policy import Principal
+from core.knowledge import search as knowledge_search
+from core.knowledge import service as knowledge
 from core.tenancy.models import Department
 
 bp = Blueprint("behandeling", __name__, url_prefix="/<tenant>/behandeling")
@@ -42,6 +44,7 @@ PAGE_SIZE = 50
 MAX_REFERENCE = 40
 MAX_REFERRAL = 200
 MAX_SEARCH = 40
+MAX_ARTICLE_REF = 120
 STAFF_CHANNELS = ("telefoon", "balie", "brief", "e-mail")
 CONTACT_CHANNELS = ("e-mail", "brief", "telefoon")
 RECEIVED_KEY = "balie_melding"
@@ -260,7 +263,11 @@ def _render_detail(db: Session, case: Case, *, error: str | None = None, form: M
     next_states = [s for s in lifecycle.STATES if s in lifecycle.TRANSITIONS[case.status] and s != "samengevoegd"]
     replies = _replies(case, case_type, next_states)
     template = request.args.get("sjabloon", "")
-    message_text = (form or {}).get("bericht") or next((text for state, text in replies if state == template), "")
+    articles = knowledge.suggest_for(db, g.tenant, case.description, case.language) if case.kind == "vraag" else []
+    chosen = request.args.get("artikel", "")[:MAX_ARTICLE_REF]
+    article = knowledge_search.find_by_ref(db, g.tenant, chosen, case.language) if chosen else None
+    message_text = ((form or {}).get("bericht") or (article.answer if article else "")
+                    or next((text for state, text in replies if state == template), ""))
     nearby: list[tuple[Case, float]] = []
     if case_type is not None and case.is_open and case.lat is not None and case.lon is not None:
         nearby = nearby_open_cases(db, case.type_code, case.lat, case.lon, case_type.duplicate_radius_m,
@@ -275,7 +282,7 @@ def _render_detail(db: Session, case: Case, *, error: str | None = None, form: M
         extra=_shown_data(case, case_type, language), next_states=next_states,
         resolutions=lifecycle.RESOLUTIONS, resolution_label=lifecycle.resolution_label,
         status_label=lifecycle.status_label, replies=replies, message_text=message_text, nearby=nearby,
-        parent=parent, merged_in=merged_in, error=error, form=form or {},
+        parent=parent, merged_in=merged_in, error=error, form=form or {}, articles=articles,
         overdue=is_overdue(case.status, case.due_at, clock.now()),
     )
     return page, status

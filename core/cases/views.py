@@ -39,9 +39,8 @@ from core.cases.types import CaseType, case_types_for
 from core.clock import now
 from core.db import get_session
 from core.identity.access import current_principal
+from core.profiles.service import profile_of_account
 from core.storage import storage
-from core.tenancy.isolation import across_tenants
-from core.tenancy.models import Tenant
 from core.tenancy.service import list_tenants
 
 bp = Blueprint("cases", __name__)
@@ -53,8 +52,7 @@ PHOTO_VIEWERS = frozenset({"balie", "behandeling"})
 CHANNEL_CHOICES = ("e-mail", "brief")
 # Pages that carry (or just consumed) a follow-up token or show a dossier: never cached, never referred.
 FOLLOW_UP_ENDPOINTS = frozenset({"cases.received", "cases.exchange", "cases.dossier", "cases.add_info",
-                                 "cases.reopen", "cases.satisfaction", "cases.attachment", "cases.my_cases"})
-MY_CASES_LIMIT = 200
+                                 "cases.reopen", "cases.satisfaction", "cases.attachment"})
 
 
 @bp.after_request
@@ -85,8 +83,16 @@ def _remember(case_id: int) -> None:
 
 
 def _may_follow(case: Case) -> bool:
+    """This browser filed or followed it, or it is the logged-in resident's (also when filed at the desk)."""
     account = current_principal().account
-    return case.id in _followed_ids() or (account is not None and case.reporter_account_id == account.id)
+    if case.id in _followed_ids():
+        return True
+    if account is None:
+        return False
+    if case.reporter_account_id == account.id:
+        return True
+    profile = profile_of_account(get_session(), account.id) if case.profile_id is not None else None
+    return profile is not None and profile.id == case.profile_id
 
 
 def _case_for_resident(reference: str) -> Case:
@@ -344,22 +350,6 @@ def route_report() -> Response | tuple[str, int]:
 
 
 @bp.get("/mijn/meldingen")
-def my_cases() -> Response | str:
-    """A logged-in resident's reports and questions in every municipality."""
-    account = current_principal().account
-    if account is None:
-        return redirect(url_for("identity.login", next=request.full_path.rstrip("?")))
-    db = get_session()
-    rows = []
-    with across_tenants(db, "a resident's own cases in every municipality (/mijn/meldingen)"):
-        found = db.execute(
-            select(Case, Tenant).join(Tenant, Tenant.id == Case.tenant_id)
-            .where(Case.reporter_account_id == account.id)
-            .order_by(Case.created_at.desc(), Case.id.desc()).limit(MY_CASES_LIMIT)
-        ).all()
-    for case, tenant in found:  # labels come from plugins: asked outside the cross-tenant block
-        case_type = case_types_for(tenant).get(case.type_code)
-        rows.append({"reference": case.reference, "tenant": tenant, "created_at": case.created_at,
-                     "type_label": case_type.label(_language()) if case_type else case.type_code,
-                     "status": status_label(case.status)})
-    return render_template("cases/mine.html", rows=rows)
+def my_cases() -> Response:
+    """The resident's cases now live in the Mijn profiel overview; old bookmarks still arrive there."""
+    return redirect(url_for("mijn.overview"), code=301)

@@ -13,6 +13,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    flash,
     g,
     redirect,
     render_template,
@@ -22,11 +23,13 @@ from flask import (
 )
 from flask_babel import gettext as _
 from joserfc.errors import JoseError
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from core.clock import now
 from core.db import get_session
 from core.i18n import safe_next
+from core.identity.models import Account
 from core.identity.providers import (
     Provider,
     ProviderNotConfigured,
@@ -35,7 +38,8 @@ from core.identity.providers import (
     staff_provider,
 )
 from core.identity.service import LoginRefused, complete_login, end_all_sessions, verify_id_token_claims
-from core.tenancy.service import tenant_by_slug
+from core.profiles.service import link_desk_profiles
+from core.tenancy.service import list_tenants, tenant_by_slug
 
 log = logging.getLogger("fygitaal.identity")
 
@@ -121,14 +125,28 @@ def callback() -> Any:
     except LoginRefused as refused:
         db.rollback()
         return _refuse(refused.reason, provider.key, attempt.get("tenant"))
+    linked = [] if tenant else _link_desk_profiles(db, account, claims)
     account_id = account.id
     db.commit()
     session.clear()
     session.log_in(account_id)
     session["provider"] = provider.key
+    for name in linked:
+        flash(_("Uw profiel bij gemeente %(name)s, aangemaakt aan de balie, is nu aan uw account gekoppeld.",
+                name=name))
     log.info("login", extra={"provider": provider.key, "staff": bool(tenant)})
     default = url_for("web.tenant_home", tenant=tenant.slug) if tenant else url_for("web.platform_home")
     return redirect(attempt.get("next") or default)
+
+
+def _link_desk_profiles(db: Session, account: Account, claims: dict[str, Any]) -> list[str]:
+    """A resident whose login carries their national number gets the profiles desks made for them."""
+    raw_number = claims.get(current_app.config["OIDC_NATIONAL_NUMBER_CLAIM"])
+    if not raw_number:
+        return []
+    linked = link_desk_profiles(db, account, str(raw_number), instance_secret=current_app.config["SECRET_KEY"],
+                                tenants=list_tenants(db), at=now())
+    return [tenant.name for tenant in linked]
 
 
 def _reason_of(error: Exception) -> str:

@@ -47,6 +47,7 @@ from core.clock import now
 from core.db import database
 from core.outbox.letters import letter_key, render_letter
 from core.outbox.models import OutboxMessage
+from core.profiles.export import build_waiting, expire_exports
 from core.storage import storage
 from core.tenancy.isolation import across_tenants, set_tenant
 from core.tenancy.models import Tenant
@@ -362,6 +363,13 @@ def run_worker(app: Flask, *, interval: float = 10.0, once: bool = False, say: C
             if report.claimed:
                 say(f"delivered: {report.summary()}")
             full = report.claimed >= limit
+            built = build_waiting(app)  # residents' exports (GDPR art. 15), then the files of ended ones
+            if built:
+                say(f"exports built: {len(built)}")
+            with app.app_context():
+                ended = expire_exports(app, now())
+            if ended:
+                say(f"exports ended: {ended} (files removed)")
             if not once and time.monotonic() >= next_purge:
                 next_purge = time.monotonic() + PURGE_EVERY_SECONDS
                 with app.app_context():

@@ -154,7 +154,8 @@ def fygitaal_consent_purposes(tenant: Tenant) -> list[Any]:
         (consent, public task, legal obligation, contract, vital interest), data categories,
         retention, what the resident loses by refusing, and a version.
 
-    Status: reserved for Mijn profiel; the core does not call it yet.
+    Status: called by the core when it builds a municipality's catalogue (``catalogue_for``), for
+    Mijn profiel, consent and every ``allows`` check.
 
     Scope: only plugins enabled for ``tenant``.
     """
@@ -165,15 +166,21 @@ def fygitaal_profile_sections(session: Session, tenant: Tenant, profile: Any, vi
     """Contribute sections to the 360° view and to Mijn profiel.
 
     Each section names the purpose it serves; the core hides it (with the reason) when
-    ``allows(profile, purpose)`` says no, so a plugin never decides consent on its own.
+    ``allows(profile, purpose)`` says no, so a plugin never decides consent on its own. A
+    section with an unknown purpose code is hidden too (fail closed). A plugin that raises, or
+    returns a section of the wrong shape, is logged by name and left out; the others still show.
 
-    :param session: the database session, scoped to ``tenant``.
+    :param session: the database session, scoped to ``tenant``; read only.
     :param tenant: the municipality.
     :param profile: the resident's profile in that municipality.
     :param viewer: who is looking (the resident, or a staff member with a stated reason).
-    :return: a list of sections (title per language, purpose code, rows of label/value).
+    :return: a list of dicts, each ``{"key": "grofvuil.reservaties"`` (stable, lower-case),
+        ``"title": {"nl": …, "fr": …, "en": …}`` (at least ``nl``), ``"purpose": "<code>"`` (a
+        purpose in the catalogue: a core one such as ``dossierbehandeling`` or one the plugin
+        declares through :func:`fygitaal_consent_purposes`), ``"rows": [[label, value], …]}``
+        (strings, already in the viewer's language; ``gettext`` works here).
 
-    Status: reserved for the 360° view; the core does not call it yet.
+    Status: called through ``core.profiles.sections.sections_for`` (Mijn profiel, the 360° view).
 
     Scope: only plugins enabled for ``tenant``.
     """
@@ -191,7 +198,10 @@ def fygitaal_export_sections(session: Session, tenant: Tenant, profile: Any) -> 
     :param profile: the resident's profile.
     :return: sections with a stable key, a title per language and JSON-serialisable content.
 
-    Status: reserved for the export; the core does not call it yet.
+    Status: called by the worker for every export (``core.profiles.export``), once per
+    municipality where the resident has a profile. Each section is ``{"key": …, "title":
+    {"nl": …}, "content": <JSON>}``; a plugin that raises or returns another shape is logged by
+    name and shows in the export as a failed section.
 
     Scope: only plugins enabled for ``tenant``.
     """
@@ -201,12 +211,17 @@ def fygitaal_export_sections(session: Session, tenant: Tenant, profile: Any) -> 
 def fygitaal_erase_profile(session: Session, tenant: Tenant, profile: Any, purposes: list[str]) -> None:
     """Erase what the plugin holds about a resident for the given purposes.
 
-    :param session: the database session, scoped to ``tenant``; the core commits.
+    Called when the municipality carries out a resident's erasure request. Every plugin's erasure
+    and the core's own run in one savepoint: when a plugin raises, nothing is erased and the request
+    stays open with a note naming the plugin. Keep what a purpose the resident cannot refuse still
+    needs (for example a planned pickup).
+
+    :param session: the database session, scoped to ``tenant``; do not commit, the core does.
     :param tenant: the municipality.
     :param profile: the resident's profile.
     :param purposes: codes of the consent-based purposes whose data must go.
 
-    Status: reserved for erasure requests; the core does not call it yet.
+    Status: called by the core when staff carry out an erasure request (``core.profiles.erasure``).
 
     Scope: only plugins enabled for ``tenant``.
     """
@@ -236,7 +251,9 @@ def fygitaal_knowledge_articles(tenant: Tenant) -> list[Any]:
     :param tenant: the municipality.
     :return: articles: a stable key, question and answer per language, topics.
 
-    Status: reserved for the knowledge base; the core does not call it yet.
+    Status: called by the desk's knowledge-base search and the article suggestions (questions on
+    the case page, the 360° view); articles are matched in Python. Each is a dict ``{"key": str,
+    "question": {lang: text}, "answer": {lang: text}, "topics": [str]}`` with at least ``nl``.
 
     Scope: only plugins enabled for ``tenant``.
     """

@@ -38,7 +38,7 @@ def entry_hash(instance_secret: str, tenant_id: int, entry: AccessLogEntry, prev
     content = json.dumps({
         "tenant": tenant_id, "seq": entry.seq, "profile": entry.profile_id, "actor_kind": entry.actor_kind,
         "actor": entry.actor_label, "reason": entry.reason, "shown": entry.shown,
-        "at": _timestamp(entry.created_at), "prev": prev_hash,
+        "share": entry.share_id, "at": _timestamp(entry.created_at), "prev": prev_hash,
     }, sort_keys=True, ensure_ascii=False)
     return hmac.new(_key(instance_secret), content.encode(), hashlib.sha256).hexdigest()
 
@@ -57,7 +57,8 @@ def _locked_head(db: Session) -> AccessLogHead:
 
 
 def record_access(db: Session, *, instance_secret: str, tenant_id: int, profile_id: int, actor_kind: str,
-                  actor_label: str, reason: str, shown: list[str], at: datetime) -> AccessLogEntry:
+                  actor_label: str, reason: str, shown: list[str], at: datetime,
+                  share_id: int | None = None) -> AccessLogEntry:
     """Append one row to the current municipality's chain (the caller commits)."""
     if actor_kind not in ACTOR_KINDS:
         raise ValueError(f"unknown actor kind {actor_kind!r}")
@@ -66,7 +67,7 @@ def record_access(db: Session, *, instance_secret: str, tenant_id: int, profile_
     head = _locked_head(db)
     entry = AccessLogEntry(seq=head.last_seq + 1, profile_id=profile_id, actor_kind=actor_kind,
                            actor_label=actor_label[:300], reason=reason[:300], shown=list(shown),
-                           created_at=at, prev_hash=head.last_hash)
+                           share_id=share_id, created_at=at, prev_hash=head.last_hash)
     entry.entry_hash = entry_hash(instance_secret, tenant_id, entry, head.last_hash)
     db.add(entry)
     head.last_seq, head.last_hash = entry.seq, entry.entry_hash
@@ -74,8 +75,8 @@ def record_access(db: Session, *, instance_secret: str, tenant_id: int, profile_
     return entry
 
 
-def entries_for_profile(db: Session, profile_id: int, limit: int = 200) -> list[AccessLogEntry]:
-    """The newest rows about one profile, for the resident (and the export)."""
+def entries_for_profile(db: Session, profile_id: int, limit: int | None = 200) -> list[AccessLogEntry]:
+    """The newest rows about one profile, for the resident (and, with ``limit=None``, all for the export)."""
     return list(db.scalars(select(AccessLogEntry).where(AccessLogEntry.profile_id == profile_id)
                            .order_by(AccessLogEntry.id.desc()).limit(limit)))
 

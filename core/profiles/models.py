@@ -100,6 +100,7 @@ class AccessLogEntry(TenantScoped, Base):
     __tenant_table_args__ = (
         UniqueConstraint("tenant_id", "seq"),
         Index("ix_access_log_profile", "tenant_id", "profile_id", "id"),
+        Index("ix_access_log_share", "tenant_id", "share_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -109,6 +110,7 @@ class AccessLogEntry(TenantScoped, Base):
     actor_label: Mapped[str] = mapped_column(String(300))
     reason: Mapped[str] = mapped_column(String(300))
     shown: Mapped[list[str]] = mapped_column(JSON)
+    share_id: Mapped[int | None] = mapped_column(Integer)  # the share whose view this was, if any
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))

@@ -46,6 +46,7 @@ def upgrade() -> None:
     sa.Column('actor_label', sa.String(length=300), nullable=False),
     sa.Column('reason', sa.String(length=300), nullable=False),
     sa.Column('shown', sa.JSON(), nullable=False),
+    sa.Column('share_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('prev_hash', sa.String(length=64), nullable=False),
     sa.Column('entry_hash', sa.String(length=64), nullable=False),
@@ -56,6 +57,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('tenant_id', 'seq', name=op.f('uq_access_log_entry_tenant_id_seq'))
     )
     op.create_index('ix_access_log_profile', 'access_log_entry', ['tenant_id', 'profile_id', 'id'], unique=False)
+    op.create_index('ix_access_log_share', 'access_log_entry', ['tenant_id', 'share_id'], unique=False)
     op.create_table('access_log_head',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('last_seq', sa.Integer(), nullable=False),
@@ -229,6 +231,7 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_profile_account_id'), table_name='profile')
     op.drop_table('profile')
     op.drop_table('access_log_head')
+    op.drop_index('ix_access_log_share', table_name='access_log_entry')
     op.drop_index('ix_access_log_profile', table_name='access_log_entry')
     op.drop_table('access_log_entry')
     op.drop_index('ix_profile_export_status', table_name='profile_export')

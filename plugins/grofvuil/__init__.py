@@ -15,8 +15,15 @@ from marshmallow import Schema, fields, validate
 
 from core.toolkit import Manifest, hookimpl, working_for
 from plugins.grofvuil.cases import fygitaal_case_created, fygitaal_case_types, fygitaal_validate_case
+from plugins.grofvuil.profile import (
+    fygitaal_consent_purposes,
+    fygitaal_erase_profile,
+    fygitaal_export_sections,
+    fygitaal_profile_sections,
+)
 
-__all__ = ["fygitaal_case_created", "fygitaal_case_types", "fygitaal_validate_case"]
+__all__ = ["fygitaal_case_created", "fygitaal_case_types", "fygitaal_consent_purposes", "fygitaal_erase_profile",
+           "fygitaal_export_sections", "fygitaal_profile_sections", "fygitaal_validate_case"]
 
 
 class GrofvuilSettings(Schema):
@@ -38,7 +45,7 @@ def fygitaal_plugin_manifest() -> Manifest:
                "en": "Bulky waste collection"},
         entry_endpoint="grofvuil.index",
         pilot_tenants=("lochristi",),
-        data_categories=(),
+        data_categories=("ophaalafspraken",),
         settings_schema=GrofvuilSettings,
     )
 
