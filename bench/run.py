@@ -7,14 +7,16 @@ case handler with a server-side session row and an API client; then measures wit
 - the back-office queue page ``/<gemeente>/behandeling/`` (50 cases) in requests/s;
 - the front office's 360° view ``/<gemeente>/balie/personen/<id>`` of a resident with a long history
   (cases, contact moments, consents), opened with a reason beforehand, in requests/s;
+- a logged-in resident's ``/mijn/`` (profiles in three municipalities, each with cases, contact moments,
+  consents and access-log rows), in requests/s;
 - case intake in requests/s through every HTTP way in the app has: ``POST /api/v1/<gemeente>/cases``
   (with a fresh ``Idempotency-Key`` per request, as integrators send it, and without) and the web
   form ``POST /<gemeente>/melding``; with neither, the intake service in-process (the report says so);
 - the SQL statements of one queue page and one intake (in-process, counted on the engine);
 - the memory (RSS, PSS, USS) of each gunicorn worker after the load.
 
-With ``--compare-database-url`` it measures only one page (``--compare-page``: the queue or the 360°
-view), on two databases (10k and 1M cases) in alternating rounds, and reports the slowdown. Every
+With ``--compare-database-url`` it measures only one page (``--compare-page``: the queue, the 360°
+view or /mijn), on two databases (10k and 1M cases) in alternating rounds, and reports the slowdown. Every
 measurement records the CPU other processes used meanwhile, so numbers from a busy shared machine can
 be told apart.
 
@@ -109,7 +111,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (1: the machine has 2 cores)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
     parser.add_argument("--gunicorn-arg", action="append", default=[], help="an extra gunicorn argument")
-    parser.add_argument("--only", choices=("queue", "person", "intake"), help="measure only this one")
+    parser.add_argument("--only", choices=("queue", "person", "mijn", "intake"), help="measure only this one")
     parser.add_argument("--repeat", type=int, default=1, help="measure each this many times, keep the least "
                         "disturbed by other processes (1)")
     parser.add_argument("--wait-quiet", type=int, default=0, metavar="SECONDS",
@@ -119,8 +121,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="queue page only: alternate, round after round, between --database-url and this "
                              "database (e.g. 10k against 1M cases) and report the slowdown")
     parser.add_argument("--compare-label", default="other", help="a name for the compared database")
-    parser.add_argument("--compare-page", choices=("queue", "person"), default="queue",
-                        help="the page the comparison loads: the queue (default) or the 360° view")
+    parser.add_argument("--compare-page", choices=("queue", "person", "mijn"), default="queue",
+                        help="the page the comparison loads: the queue (default), the 360° view or /mijn")
     parser.add_argument("--rounds", type=int, default=4, help="rounds of the comparison (4)")
     args = parser.parse_args(argv)
     if not args.database_url or not args.database_url.startswith("postgresql"):
@@ -168,6 +170,7 @@ class Credentials:
     client_secret: str
     csrf_cookie: str
     person_path: str  # the 360° view of the benchmark resident, already opened in this session
+    resident_session_id: str  # a logged-in resident with profiles in several municipalities (/mijn)
 
 
 def upgrade(app: Any, owner_url: str | None, app_url: str) -> None:

@@ -38,7 +38,7 @@ from core.identity.models import Account
 from core.plugins.manager import call_impl
 from core.profiles.access_log import entries_for_profile
 from core.profiles.models import PreferenceChange, Profile, ProfileExport, Share
-from core.profiles.purposes import _has_dutch, catalogue_for
+from core.profiles.purposes import catalogue_for, per_language
 from core.profiles.service import consent_history, consent_receipt, profiles_of_account
 from core.storage import storage
 from core.tenancy.isolation import set_tenant
@@ -370,9 +370,7 @@ class ExportSectionSchema(Schema):
     """What a plugin returns for one section (documented in ``fygitaal_export_sections``)."""
 
     key = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_.-]{1,79}$"))
-    title = fields.Dict(keys=fields.String(validate=validate.OneOf(("nl", "fr", "en"))),
-                        values=fields.String(validate=validate.Length(min=1, max=200)), required=True,
-                        validate=_has_dutch)
+    title = per_language(200)
     content = fields.Raw(required=True, allow_none=True)
 
 

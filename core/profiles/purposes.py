@@ -30,9 +30,10 @@ def _has_dutch(texts: dict[str, str]) -> None:
         raise ValidationError("give at least the Dutch text (nl)")
 
 
-def _per_language() -> fields.Dict:
+def per_language(max_length: int = 2000) -> fields.Dict:
+    """A text per language (nl, fr, en), Dutch required: how purposes and plugin sections give titles."""
     return fields.Dict(keys=fields.String(validate=validate.OneOf(("nl", "fr", "en"))),
-                       values=fields.String(validate=validate.Length(min=1, max=2000)), required=True,
+                       values=fields.String(validate=validate.Length(min=1, max=max_length)), required=True,
                        validate=_has_dutch)
 
 
@@ -42,10 +43,10 @@ class PurposeSchema(Schema):
     code = fields.String(required=True, validate=_CODE)
     version = fields.Integer(load_default=1, validate=validate.Range(min=1))
     legal_basis = fields.String(required=True, validate=validate.OneOf(LEGAL_BASES))
-    title = _per_language()
-    explanation = _per_language()
-    retention = _per_language()
-    refusal = _per_language()  # what the resident loses by refusing (consent) or why it is required
+    title = per_language()
+    explanation = per_language()
+    retention = per_language()
+    refusal = per_language()  # what the resident loses by refusing (consent) or why it is required
     data_categories = fields.List(fields.String(validate=validate.Length(min=1, max=60)), load_default=list)
     profile_fields = fields.List(fields.String(validate=validate.OneOf(PROFILE_FIELDS)), load_default=list)
     sensitive = fields.Boolean(load_default=False)

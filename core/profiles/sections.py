@@ -14,30 +14,23 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 from sqlalchemy.orm import Session
 
 from core.i18n import select_locale
 from core.plugins.manager import call_impl
 from core.profiles.models import Profile
-from core.profiles.purposes import Consents
+from core.profiles.purposes import Consents, per_language
 from core.tenancy.models import Tenant
 
 log = logging.getLogger(__name__)
-
-
-def _has_dutch(texts: dict[str, str]) -> None:
-    if "nl" not in texts:
-        raise ValidationError("give at least the Dutch text (nl)")
 
 
 class SectionSchema(Schema):
     """The shape a plugin returns for one section (documented in ``fygitaal_profile_sections``)."""
 
     key = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_.-]{1,79}$"))
-    title = fields.Dict(keys=fields.String(validate=validate.OneOf(("nl", "fr", "en"))),
-                        values=fields.String(validate=validate.Length(min=1, max=200)), required=True,
-                        validate=_has_dutch)
+    title = per_language(200)
     purpose = fields.String(required=True, validate=validate.Length(min=1, max=60))
     rows = fields.List(fields.Tuple((fields.String(validate=validate.Length(max=200)),
                                      fields.String(validate=validate.Length(max=4000)))), load_default=list)
