@@ -88,6 +88,7 @@ class Report:
     open_in_queue: int
     intake_mode: str
     queue_mode: str
+    data: dict[str, int] = field(default_factory=dict)  # what the measured pages show (timeline items, …)
     load: dict[str, LoadResult] = field(default_factory=dict)
     attempts: dict[str, list[LoadResult]] = field(default_factory=dict)
     queries: dict[str, int] = field(default_factory=dict)
@@ -226,9 +227,90 @@ def bench_person(db: Any, tenant: Any, staff_id: int, at: datetime) -> tuple[int
     return profile_id, items
 
 
+RESIDENT_SUBJECT = "bench-inwoner"
+MIJN_PATH = "/mijn/"
+# The /mijn resident's municipalities and how many cases they filed in each (20 in all).
+RESIDENT_TOWNS = {"lochristi": 8, "destelbergen": 7, "wachtebeke": 5}
+RESIDENT_MOMENTS = 10  # contact moments per municipality
+RESIDENT_ACCESSES = 8  # access-log rows (staff opening the profile) per municipality
+
+
+def bench_resident(app: Any, at: datetime) -> tuple[int, dict[str, int]]:
+    """A logged-in resident with profiles in several municipalities and a history in each, made once
+    through the services as their own use would make it: preferences, cases filed while logged in,
+    consents given and one withdrawn, contact moments and staff looking them up. Returns the account id
+    and what /mijn has to show."""
+    from sqlalchemy import func, select
+
+    from core.cases.intake import IntakeRequest, submit_case
+    from core.cases.models import Case
+    from core.contact.models import ContactMoment
+    from core.contact.service import register_contact_moment
+    from core.db import database
+    from core.identity.models import Account
+    from core.identity.service import account_for
+    from core.profiles.access_log import record_access
+    from core.profiles.models import AccessLogEntry, ConsentRecord, Profile
+    from core.profiles.purposes import catalogue_for
+    from core.profiles.service import Actor, ensure_profile, profile_of_account, record_consent, update_preferences
+    from core.tenancy.isolation import across_tenants
+    from core.tenancy.service import working_for
+
+    with database(app).session_scope() as db:
+        account = db.scalar(select(Account).where(Account.issuer == STAFF_ISSUER, Account.subject == RESIDENT_SUBJECT))
+        if account is None:
+            account = account_for(db, STAFF_ISSUER, RESIDENT_SUBJECT)
+            account.name, account.email, account.last_login_at = "Bench Burger", "bench.burger@example.org", at
+        account_id = account.id
+    resident = Actor.resident()
+    for slug, cases in RESIDENT_TOWNS.items():
+        with working_for(slug) as (db, tenant):
+            if profile_of_account(db, account_id) is not None:
+                continue  # made on an earlier run (one transaction per municipality)
+            points = intake_points(app, slug, cases)
+            start = at - timedelta(days=700)
+            profile = ensure_profile(db, db.get(Account, account_id), start)
+            update_preferences(db, profile, {"address": "Kerkstraat 1", "phone": "09 123 45 67",
+                                             "preferred_channel": "e-mail"}, actor=resident, at=start)
+            choices = [code for code, purpose in catalogue_for(tenant).items() if purpose.is_choice]
+            for code in choices:
+                record_consent(db, tenant, profile, code, True, actor=resident, language="nl", at=start)
+            if choices:
+                record_consent(db, tenant, profile, choices[0], False, actor=resident, language="nl",
+                               at=start + timedelta(days=100))
+            for index, (lat, lon) in enumerate(points):
+                question = index % 3 == 2
+                submit_case(db, tenant, IntakeRequest(
+                    type_code="vraag" if question else INTAKE_TYPE,
+                    description=f"Vraag of melding van de benchmarkinwoner {index} {BENCH_MARKER})",
+                    lat=None if question else lat, lon=None if question else lon,
+                    reporter_account_id=account_id), channel="web", actor="burger",
+                    at=at - timedelta(days=30 * index + 1))
+            for index in range(RESIDENT_MOMENTS):
+                register_contact_moment(db, profile, channel="telefoon", topic=f"Gesprek {index}", summary="Benchmark.",
+                                        case_reference="", outcome="beantwoord", staff_id=None,
+                                        at=at - timedelta(days=40 * index + 2))
+            for index in range(RESIDENT_ACCESSES):
+                record_access(db, instance_secret=app.config["SECRET_KEY"], tenant_id=tenant.id, profile_id=profile.id,
+                              actor_kind="medewerker", actor_label="Bench Behandelaar (onthaal)",
+                              reason="vraag van de inwoner aan de balie", shown=[],
+                              at=at - timedelta(days=50 * index + 3))
+    with database(app).session_scope() as db, across_tenants(db, "benchmark: what /mijn shows"):
+        profiles = select(Profile.id).where(Profile.account_id == account_id).scalar_subquery()
+        counts = {"resident_profiles": db.scalar(select(func.count()).where(Profile.account_id == account_id)) or 0,
+                  "resident_cases": db.scalar(select(func.count()).select_from(Case)
+                                              .where(Case.reporter_account_id == account_id)) or 0}
+        for name, model in (("contact_moments", ContactMoment), ("consent_records", ConsentRecord),
+                            ("access_rows", AccessLogEntry)):
+            counts[f"resident_{name}"] = db.scalar(select(func.count()).select_from(model)
+                                                   .where(model.profile_id.in_(profiles))) or 0
+    return account_id, counts
+
+
 def prepare(app: Any, tenant_slug: str) -> tuple[Credentials, dict[str, int]]:
     """A case handler of the department who also works at the desk, with a session row (as a login leaves
-    it, with the benchmark resident's profile opened with a reason) and an API client."""
+    it, with the benchmark resident's profile opened with a reason) and an API client; and a logged-in
+    resident (``bench_resident``) with a session row of their own."""
     from sqlalchemy import func, select
 
     from core.cases.lifecycle import OPEN_STATES
@@ -274,15 +356,20 @@ def prepare(app: Any, tenant_slug: str) -> tuple[Credentials, dict[str, int]]:
                          staff_label="Bench Behandelaar (behandelaar, onthaal)", reason=reason, shown=[], at=at)
             opening = {f"{tenant.id}:{profile_id}": {"staff": staff_id, "reason": reason,
                                                      "until": (at + timedelta(days=1)).isoformat()}}
+        resident_id, resident_counts = bench_resident(app, at)
+        counts.update(resident_counts)
         with database(app).session_scope() as db:
             with across_tenants(db, "benchmark: count every case"):
                 counts["cases_total"] = db.scalar(select(func.count()).select_from(Case)) or 0
             session_id = secrets.token_urlsafe(32)
             db.add(UserSession(id_hash=hash_session_id(session_id), account_id=account_id, data={OPEN_KEY: opening},
                                created_at=at, last_seen_at=at))
+            resident_session_id = secrets.token_urlsafe(32)
+            db.add(UserSession(id_hash=hash_session_id(resident_session_id), account_id=resident_id, data={},
+                               created_at=at, last_seen_at=at))
     credentials = Credentials(session_id, app.config["SESSION_COOKIE_NAME"], created.client_id,
                               created.client_secret, "__Host-csrf" if app.config["SESSION_COOKIE_SECURE"]
-                              else "fygitaal_csrf", f"/{tenant_slug}/balie/personen/{profile_id}")
+                              else "fygitaal_csrf", f"/{tenant_slug}/balie/personen/{profile_id}", resident_session_id)
     return credentials, counts
 
 
@@ -311,16 +398,19 @@ def counting(engine: Any) -> Iterator[list[str]]:
 
 def count_queries(app: Any, credentials: Credentials, slug: str, intakes: list[IntakeTarget],
                   report: Report) -> None:
-    """Statements per request, for the queue page (full and nearly empty) and one intake."""
+    """Statements per request, for the queue page (full and nearly empty), the 360° view, /mijn and one
+    intake."""
     from core.db import database
 
     engine = database(app).engine
-    client = app.test_client()
-    client.set_cookie(credentials.session_cookie, credentials.session_id)
-    pages = {"queue_page": f"/{slug}/behandeling/",
-             "queue_page_one_state": f"/{slug}/behandeling/?status=heropend",
-             "person_page": credentials.person_path}
-    for name, path in pages.items():
+    staff, resident = credentials.session_id, credentials.resident_session_id
+    pages = {"queue_page": (f"/{slug}/behandeling/", staff),
+             "queue_page_one_state": (f"/{slug}/behandeling/?status=heropend", staff),
+             "person_page": (credentials.person_path, staff), "mijn_page": (MIJN_PATH, resident)}
+    rows_pattern = {"person_page": r"<li>\s*<time", "mijn_page": r"<tr>\s*<td>"}
+    for name, (path, session_id) in pages.items():
+        client = app.test_client()
+        client.set_cookie(credentials.session_cookie, session_id)
         client.get(path)  # warm caches (tenant, case types, principal) as a running worker has them
         with counting(engine) as statements:
             response = client.get(path)
@@ -328,7 +418,7 @@ def count_queries(app: Any, credentials: Credentials, slug: str, intakes: list[I
             report.notes.append(f"{path} answered {response.status_code} in-process")
         report.queries[name] = len(statements)
         page = response.get_data(as_text=True)
-        rows = r"<li>\s*<time" if name == "person_page" else r'<td><a href="[^"]*/behandeling/'
+        rows = rows_pattern.get(name, r'<td><a href="[^"]*/behandeling/')
         report.queries[name + "_rows"] = len(re.findall(rows, page))
         report.statements[name] = statements
     for target in intakes:
@@ -726,7 +816,19 @@ class Side:
     open_in_queue: int
     cases_total: int
     path: str
+    data: dict[str, int]
     results: list[LoadResult] = field(default_factory=list)
+
+
+PAGE_NAMES = {"queue": "queue page", "person": "360° view", "mijn": "/mijn"}
+
+
+def page_and_cookie(page: str, slug: str, credentials: Credentials) -> tuple[str, dict[str, str]]:
+    """The path of a measured page and the session cookie that may see it (the resident's for /mijn)."""
+    if page == "mijn":
+        return MIJN_PATH, {"Cookie": f"{credentials.session_cookie}={credentials.resident_session_id}"}
+    path = credentials.person_path if page == "person" else f"/{slug}/behandeling/"
+    return path, {"Cookie": f"{credentials.session_cookie}={credentials.session_id}"}
 
 
 def compare_queue(args: argparse.Namespace, instance: Path) -> dict[str, Any]:
@@ -743,11 +845,11 @@ def compare_queue(args: argparse.Namespace, instance: Path) -> dict[str, Any]:
         app = create_app()
         upgrade(app, args.migration_database_url, url)
         credentials, counts = prepare(app, args.tenant)
-        cookie = {"Cookie": f"{credentials.session_cookie}={credentials.session_id}"}
-        path = credentials.person_path if args.compare_page == "person" else f"/{args.tenant}/behandeling/"
-        sides.append(Side(label, url, port, env, cookie, counts["open_in_queue"], counts["cases_total"], path))
+        path, cookie = page_and_cookie(args.compare_page, args.tenant, credentials)
+        sides.append(Side(label, url, port, env, cookie, counts["open_in_queue"], counts["cases_total"], path,
+                          counts))
         database(app).engine.dispose()
-    page = "360° view" if args.compare_page == "person" else "queue page"
+    page = PAGE_NAMES[args.compare_page]
     with contextlib.ExitStack() as stack:
         servers = [stack.enter_context(gunicorn(args, side.env, side.port)) for side in sides]
         for side in sides:
@@ -779,7 +881,7 @@ def compare_queue(args: argparse.Namespace, instance: Path) -> dict[str, Any]:
         medians.append(median)
         summary["sides"][side.label] = {
             "cases_total": side.cases_total, "open_in_queue": side.open_in_queue, "median_rps": median,
-            "runs": [asdict(r) for r in side.results]}
+            "data": side.data, "runs": [asdict(r) for r in side.results]}
     pairs = [a.rps / b.rps for a, b in zip(sides[0].results, sides[1].results, strict=True)]
     summary["slowdown"] = round(medians[0] / medians[1], 3)
     summary["slowdown_per_round"] = [round(v, 3) for v in pairs]
@@ -828,7 +930,7 @@ def main(argv: list[str] | None = None) -> Report:
     report = Report(
         label=args.label, date=datetime.now(UTC).isoformat(timespec="seconds"), tenant=slug,
         cases_total=counts["cases_total"], cases_in_tenant=counts["cases_in_tenant"],
-        open_in_queue=counts["open_in_queue"], intake_mode="?",
+        open_in_queue=counts["open_in_queue"], intake_mode="?", data=counts,
         queue_mode="GET " + queue_path if has_queue else "keyset query in-process (no queue page yet)",
     )
     log(f"{report.cases_total:,} cases; {report.cases_in_tenant:,} in {slug}; "
@@ -852,6 +954,13 @@ def main(argv: list[str] | None = None) -> Report:
                 raise SystemExit(f"{credentials.person_path} answered {status} for the desk")
             report.load["person"] = measure(args, report, server.pid, base_url, "360° view", credentials.person_path,
                                             "GET", cookie, [])
+        if args.only in (None, "mijn"):
+            path, resident_cookie = page_and_cookie("mijn", slug, credentials)
+            status = check_once(base_url, path, "GET", resident_cookie, None)
+            if status != 200:
+                raise SystemExit(f"{path} answered {status} for the logged-in resident")
+            report.load["mijn"] = measure(args, report, server.pid, base_url, PAGE_NAMES["mijn"], path, "GET",
+                                          resident_cookie, [])
         for target in intakes:
             headers = {**target.headers, **({"Idempotency-Key": "check-" + secrets.token_hex(8)}
                                              if target.idempotency else {})}
@@ -916,6 +1025,7 @@ def print_report(report: Report) -> None:
               f"CPU busy {result.machine_cores} cores, of which others {result.others_cores}; "
               f"stolen by the hypervisor {result.stolen_cores}; waiting for I/O {result.iowait_cores}")
     print(f"intake via: {report.intake_mode}; queue via: {report.queue_mode}")
+    print("data shown: " + ", ".join(f"{name} {value:,}" for name, value in report.data.items()))
     for name, value in report.queries.items():
         print(f"SQL statements {name:<28} {value}")
     memory = report.worker_memory_mb

@@ -48,6 +48,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app; ``config`` overrides the ``FYGITAAL_*`` environment (tests use it)."""
     instance_path = Path(os.environ.get("FYGITAAL_INSTANCE_PATH", "instance")).resolve()
     app = Flask(__name__, instance_path=str(instance_path))
+    app.url_map.converters["int"] = web.DatabaseId
     app.config.update(load_config(instance_path, config))
     if app.config["ENV"] != "testing":
         configure_logging()

@@ -268,6 +268,10 @@ def test_a_question_is_answered_from_an_article_in_the_residents_language(
     assert PARKING.answer["fr"] in textarea
     other = html.unescape(handler.get(path, query_string={"artikel": str(theirs.id)}).text)
     assert PARKING.answer["fr"] not in other.split('name="bericht"')[1].split("</textarea>")[0]
+    for nonsense in ("99999999999999999999", "٣", "plugin:bestaatniet:x", "-1"):
+        response = handler.get(path, query_string={"artikel": nonsense})
+        assert response.status_code == 200, nonsense  # an unknown article fills nothing; no error
+        assert PARKING.answer["fr"] not in html.unescape(response.text).split('name="bericht"')[1]
 
 
 def test_another_municipalitys_article_is_not_found(app, db_session, oidc_provider, kb, other_tenant):

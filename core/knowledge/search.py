@@ -97,7 +97,7 @@ def find_by_ref(db: Session, tenant: Tenant, ref: str, language: str) -> Article
     """The article a link names, if this municipality has it (another's id answers ``None``)."""
     if ref.startswith(PLUGIN_REF):
         return next((s for s in plugin_articles(tenant, language) if s.ref == ref), None)
-    if not ref.isdigit():
+    if not ref.isascii() or not ref.isdigit() or len(ref) > 9:  # not an id the database could hold
         return None
     article = db.scalars(select(KnowledgeArticle).where(KnowledgeArticle.id == int(ref))).one_or_none()
     return None if article is None else _suggestion(article, language)

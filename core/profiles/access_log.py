@@ -106,7 +106,10 @@ def verify_chain(db: Session, *, instance_secret: str, tenant_id: int, batch: in
                 problems.append(ChainProblem(entry.seq, "was changed after it was written"))
             expected_seq, prev, last_seen = entry.seq + 1, entry.entry_hash, entry.seq
     head = db.scalar(select(AccessLogHead))
-    if head is not None and (head.last_seq != last_seen or head.last_hash != prev):
+    if head is None and last_seen:  # deleting the head with the tail would otherwise hide the cut
+        problems.append(ChainProblem(last_seen + 1, f"the head row is missing: rows after {last_seen} "
+                                                    "may have been deleted"))
+    elif head is not None and (head.last_seq != last_seen or head.last_hash != prev):
         problems.append(ChainProblem(last_seen + 1, f"rows after {last_seen} are missing "
                                                     f"(the chain ended at {head.last_seq})"))
     return problems

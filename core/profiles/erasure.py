@@ -91,7 +91,9 @@ def request_erasure(db: Session, tenant: Tenant, profile: Profile, purposes: Ite
     return request
 
 
-def _ensure_open(request: ErasureRequest) -> None:
+def _ensure_open(db: Session, request: ErasureRequest) -> None:
+    """Re-read the request under a row lock: of two admins handling it at once, only the first acts."""
+    db.refresh(request, with_for_update=True)
     if request.status != OPEN:
         raise ErasureError([_("Dit verzoek is al afgehandeld.")])
 
@@ -114,7 +116,7 @@ def carry_out(db: Session, tenant: Tenant, request: ErasureRequest, staff_id: in
     under it any more). When a plugin fails, the savepoint is rolled back, the request stays open
     with a note naming the plugin, and :class:`ErasureError` is raised (the caller commits the note).
     """
-    _ensure_open(request)
+    _ensure_open(db, request)
     profile = db.get(Profile, request.profile_id)
     assert profile is not None  # the foreign key keeps the profile while a request points to it
     purposes = [code for code in request.purposes if code in {p.code for p in erasable_purposes(tenant)}]
@@ -148,7 +150,7 @@ def carry_out(db: Session, tenant: Tenant, request: ErasureRequest, staff_id: in
 
 def refuse(db: Session, request: ErasureRequest, explanation: str, staff_id: int, at: datetime) -> ErasureRequest:
     """Refuse with a reason the resident reads (GDPR art. 12(4)); an empty reason is refused."""
-    _ensure_open(request)
+    _ensure_open(db, request)
     reason = (explanation or "").strip()
     if not reason:
         raise ErasureError([_("Leg uit waarom het verzoek geweigerd wordt; de inwoner leest die uitleg.")])

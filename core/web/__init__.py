@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, Map
 
 from core.api.problems import API_PREFIXES, problem
 from core.db import database, get_session
@@ -26,6 +27,15 @@ from core.i18n import LANGUAGE_COOKIE, safe_next
 from core.tenancy.service import list_tenants
 
 bp = Blueprint("web", __name__)
+
+
+class DatabaseId(IntegerConverter):
+    """``<int:…>`` in a URL: a number the database's integer ids can hold, else the route does not
+    match (404), instead of an out-of-range error from PostgreSQL."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 @bp.get("/")
