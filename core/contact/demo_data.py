@@ -23,7 +23,7 @@ from core.clock import now as clock_now
 from core.contact.service import register_contact_moment
 from core.identity.models import Account
 from core.profiles.models import Profile
-from core.profiles.service import Actor, create_desk_profile, name_key, record_consent
+from core.profiles.service import Actor, create_desk_profile, ensure_profile, record_consent
 from core.tenancy.models import Tenant
 from core.tenancy.service import working_for
 
@@ -105,10 +105,7 @@ def _account_resident(db: Session, tenant: Tenant, issuer: str, subject: str, na
         db.flush()
     if db.scalar(select(Profile.id).where(Profile.account_id == account.id)) is not None:
         return
-    profile = Profile(account_id=account.id, name=name, name_key=name_key(name), email=account.email,
-                      created_by="inwoner", created_at=at, updated_at=at)
-    db.add(profile)
-    db.flush()
+    profile = ensure_profile(db, account, at)
     record_consent(db, tenant, profile, "contact_email", True, actor=Actor.resident(), language="nl", at=at)
     _contacts(db, profile, ACCOUNT_CONTACTS, at)
 

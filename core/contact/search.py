@@ -8,10 +8,8 @@ is checked, turned into this municipality's keyed hash and forgotten: it is neve
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, func, select
@@ -20,14 +18,13 @@ from sqlalchemy.orm import Session
 from core.cases.models import Case
 from core.identity import national_number
 from core.profiles.models import Profile
-from core.profiles.service import name_key
+from core.profiles.service import name_key, phone_digits
 from core.tenancy.models import Tenant
 
 MAX_QUERY = 200
 MIN_ADDRESS = 3
 MAX_RESULTS = 50
 CRITERIA = ("naam", "geboortedatum", "adres", "email", "telefoon", "referentie")
-_PHONE_PUNCTUATION = (" ", ".", "/", "-", "(", ")", "+")
 
 
 class SearchError(ValueError):
@@ -41,24 +38,6 @@ class Found:
     id: int
     name: str
     birth_year: int | None
-
-
-def phone_digits(phone: str) -> str:
-    """``+32 9 123 45 67``, ``0032 9/123.45.67`` and ``09 123 45 67`` all become ``091234567``."""
-    digits = re.sub(r"\D", "", phone or "")
-    if digits.startswith("00"):
-        digits = digits[2:]
-    if digits.startswith("32") and len(digits) >= 10:
-        digits = "0" + digits[2:]
-    return digits
-
-
-def _stored_phone_digits() -> ColumnElement[Any]:
-    """The stored phone without punctuation, in SQL (the national prefix is handled by the caller)."""
-    expression: ColumnElement[Any] = Profile.phone
-    for character in _PHONE_PUNCTUATION:
-        expression = func.replace(expression, character, "")
-    return expression
 
 
 def _conditions(criteria: dict[str, str]) -> list[ColumnElement[bool]]:
@@ -82,13 +61,12 @@ def _conditions(criteria: dict[str, str]) -> list[ColumnElement[bool]]:
             raise SearchError(_("Geef minstens %(n)s tekens van het adres.", n=MIN_ADDRESS))
         conditions.append(func.lower(Profile.address).contains(address.lower(), autoescape=True))
     if email := criteria.get("email", ""):
-        conditions.append(func.lower(Profile.email) == email.lower())
+        conditions.append(Profile.email == email.lower())  # stored lower-case
     if phone := criteria.get("telefoon", ""):
         digits = phone_digits(phone)
         if len(digits) < 6:
             raise SearchError(_("Geef een volledig telefoonnummer."))
-        stored = _stored_phone_digits()
-        conditions.append(stored.in_([digits, "32" + digits[1:], "0032" + digits[1:]]))
+        conditions.append(Profile.phone_key == digits)
     if reference := criteria.get("referentie", ""):
         conditions.append(Profile.id == select(Case.profile_id).where(Case.reference == reference.upper())
                           .scalar_subquery())

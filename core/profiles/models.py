@@ -28,7 +28,7 @@ class Profile(TenantScoped, Base):
         UniqueConstraint("tenant_id", "account_id"),
         Index("ix_profile_national_number", "tenant_id", "national_number_hash"),
         Index("ix_profile_email", "tenant_id", "email"),
-        Index("ix_profile_phone", "tenant_id", "phone"),
+        Index("ix_profile_phone", "tenant_id", "phone_key"),
         Index("ix_profile_name", "tenant_id", "name_key", "birth_date"),
     )
 
@@ -40,6 +40,7 @@ class Profile(TenantScoped, Base):
     address: Mapped[str] = mapped_column(String(300), default="")
     email: Mapped[str] = mapped_column(String(254), default="")
     phone: Mapped[str] = mapped_column(String(40), default="")
+    phone_key: Mapped[str] = mapped_column(String(40), default="")  # digits in national form: for search
     language: Mapped[str] = mapped_column(String(5), default="nl")
     preferred_channel: Mapped[str | None] = mapped_column(String(10))
     no_digital_contact: Mapped[bool] = mapped_column(Boolean, default=False)

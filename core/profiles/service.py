@@ -60,6 +60,16 @@ class Actor:
         return cls("medewerker", channel, staff_id)
 
 
+def phone_digits(phone: str) -> str:
+    """``+32 9 123 45 67``, ``0032 9/123.45.67`` and ``09 123 45 67`` all become ``091234567``."""
+    digits = re.sub(r"\D", "", phone or "")
+    if digits.startswith("00"):
+        digits = digits[2:]
+    if digits.startswith("32") and len(digits) >= 10:
+        digits = "0" + digits[2:]
+    return digits
+
+
 def name_key(name: str) -> str:
     """Lower case without accents or double spaces: ``Gaëlle  Désiré`` finds ``gaelle desire``."""
     folded = unicodedata.normalize("NFKD", name or "")
@@ -75,8 +85,9 @@ def ensure_profile(db: Session, account: Account, at: datetime) -> Profile:
     """The account's profile in the session's municipality, made from the login's name and e-mail."""
     profile = profile_of_account(db, account.id)
     if profile is None:
-        profile = Profile(account_id=account.id, name=account.name or "", name_key=name_key(account.name),
-                          email=account.email or "", created_by="inwoner", created_at=at, updated_at=at)
+        profile = Profile(account_id=account.id, name=account.name or "", email=(account.email or "").lower(),
+                          created_by="inwoner", created_at=at, updated_at=at)
+        _keep_keys(profile)
         db.add(profile)
         db.flush()
     return profile
@@ -103,7 +114,7 @@ def _clean(changes: dict[str, Any], actor: Actor, current: Profile | None) -> di
         email = str(changes["email"] or "").strip()
         if email and (len(email) > 254 or not _EMAIL.match(email)):
             add("email", _("Dit e-mailadres is niet geldig."))
-        clean["email"] = email
+        clean["email"] = email.lower()  # one spelling, so the desk finds it
     if "phone" in changes:
         phone = str(changes["phone"] or "").strip()
         if phone and not _PHONE.match(phone):
@@ -144,6 +155,12 @@ def _clean(changes: dict[str, Any], actor: Actor, current: Profile | None) -> di
     return clean
 
 
+def _keep_keys(profile: Profile) -> None:
+    """The search forms of name and phone follow the values."""
+    profile.name_key = name_key(profile.name)
+    profile.phone_key = phone_digits(profile.phone)
+
+
 def update_preferences(db: Session, profile: Profile, changes: dict[str, Any], *, actor: Actor,
                        at: datetime) -> list[str]:
     """Apply the changes that differ, and record which fields changed and by whom (not the values)."""
@@ -153,8 +170,7 @@ def update_preferences(db: Session, profile: Profile, changes: dict[str, Any], *
         return []
     for name in changed:
         setattr(profile, name, clean[name])
-    if "name" in changed:
-        profile.name_key = name_key(profile.name)
+    _keep_keys(profile)
     profile.updated_at = at
     db.add(PreferenceChange(profile_id=profile.id, fields=changed, channel=actor.channel,
                             actor_kind=actor.kind, staff_id=actor.staff_id, created_at=at))
@@ -185,8 +201,9 @@ def create_desk_profile(db: Session, tenant: Tenant, details: dict[str, Any], *,
             errors.setdefault("national_number", []).append(_("Dit rijksregisternummer is niet geldig."))
     if errors:
         raise ProfileError(errors)
-    profile = Profile(account_id=None, name_key=name_key(clean.get("name", "")), national_number_hash=number_hash,
-                      created_by=actor.kind, created_at=at, updated_at=at, **clean)
+    profile = Profile(account_id=None, national_number_hash=number_hash, created_by=actor.kind, created_at=at,
+                      updated_at=at, **clean)
+    _keep_keys(profile)
     db.add(profile)
     db.flush()
     db.add(PreferenceChange(profile_id=profile.id, fields=sorted(clean), channel=actor.channel,

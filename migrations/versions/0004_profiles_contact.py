@@ -77,6 +77,7 @@ def upgrade() -> None:
     sa.Column('address', sa.String(length=300), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),
     sa.Column('phone', sa.String(length=40), nullable=False),
+    sa.Column('phone_key', sa.String(length=40), nullable=False),
     sa.Column('language', sa.String(length=5), nullable=False),
     sa.Column('preferred_channel', sa.String(length=10), nullable=True),
     sa.Column('no_digital_contact', sa.Boolean(), nullable=False),
@@ -97,7 +98,7 @@ def upgrade() -> None:
     op.create_index('ix_profile_email', 'profile', ['tenant_id', 'email'], unique=False)
     op.create_index('ix_profile_name', 'profile', ['tenant_id', 'name_key', 'birth_date'], unique=False)
     op.create_index('ix_profile_national_number', 'profile', ['tenant_id', 'national_number_hash'], unique=False)
-    op.create_index('ix_profile_phone', 'profile', ['tenant_id', 'phone'], unique=False)
+    op.create_index('ix_profile_phone', 'profile', ['tenant_id', 'phone_key'], unique=False)
     op.create_table('consent_record',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('receipt_id', sa.String(length=36), nullable=False),
