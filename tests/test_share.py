@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 import zxingcpp
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select, text
 
 from core.cases.intake import IntakeRequest, submit_case
 from core.identity.models import Account
@@ -314,3 +314,13 @@ def test_a_good_numeric_window_is_accepted(client, db_session, tenant, els):
 def test_no_municipality_can_take_the_delen_slug():
     assert "delen" in RESERVED_SLUGS
 
+
+
+def test_the_token_is_in_no_table_not_even_the_live_session(app, client, db_session, tenant, els):
+    detail, link = share_with_link(client, tenant, velden=["name"])
+    token = link.rsplit("/", 1)[1]
+    dump = []
+    for table in inspect(db_session.get_bind()).get_table_names():
+        dump.extend(str(row) for row in db_session.execute(text(f'SELECT * FROM "{table}"')))
+    assert dump and not [row for row in dump if token in row]
+    assert link in client.get(detail).text  # the resident's own session still shows the code

@@ -1,7 +1,8 @@
 """QR share pages: the resident makes, shows and revokes shares; the recipient opens one (DESIGN §6).
 
-The plain token exists only at creation: it goes into the resident's server-side session (so the
-QR can be shown again during that session), never into the database. Opening ``/delen/<token>``
+The plain token exists only at creation. So that the QR can be shown again during the resident's
+session, the session keeps it sealed with a pad derived from the session's cookie id, which the
+database never holds (it keeps only the id's hash); the token itself never reaches the database. Opening ``/delen/<token>``
 counts one view and trades the token for a session entry, then redirects to the token-free
 ``/delen/bekijken``. That page can be reloaded without counting another view until the share's
 window ends, but for at most :data:`VIEW_MINUTES` after the scan, and not after a revocation.
@@ -10,6 +11,9 @@ Every page here is ``no-store`` and sends no referrer.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import io
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
@@ -72,7 +76,7 @@ from core.tenancy.service import list_tenants
 
 bp = Blueprint("shares", __name__)
 
-TOKENS_KEY = "share_tokens"  # session: {share id: plain token} for the shares made in this session
+TOKENS_KEY = "share_tokens"  # session: {share id: token sealed with _pad} for the shares made in this session
 VIEW_KEY = "share_view"  # session: the share a scan opened here, and until when
 MAX_KEPT_TOKENS = 20
 VIEW_MINUTES = 15
@@ -133,15 +137,35 @@ def _own_share(share_id: int) -> tuple[Profile, Share]:
     return profile, share
 
 
+def _pad(share_id: int) -> bytes | None:
+    """A one-time pad for one share in this session, from the session's cookie id.
+
+    The session row holds only the SHA-256 of that id, so a token sealed with this pad cannot be
+    read from the database: a copy of it opens no share, not even one made in a live session.
+    """
+    sid = getattr(session, "sid", None)
+    if not sid:
+        return None
+    label = f"fygitaal:share-token:{sid}:{share_id}".encode()
+    return hmac.new(current_app.config["SECRET_KEY"].encode(), label, hashlib.sha256).digest()
+
+
 def _keep_token(share_id: int, token: str) -> None:
+    pad, raw = _pad(share_id), base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    if pad is None or len(raw) != len(pad):
+        return
     kept = dict(session.get(TOKENS_KEY, {}))
     kept.pop(str(share_id), None)
-    kept[str(share_id)] = token
+    kept[str(share_id)] = base64.b64encode(bytes(a ^ b for a, b in zip(raw, pad, strict=True))).decode()
     session[TOKENS_KEY] = dict(list(kept.items())[-MAX_KEPT_TOKENS:])
 
 
 def _kept_token(share_id: int) -> str | None:
-    return session.get(TOKENS_KEY, {}).get(str(share_id))
+    sealed, pad = session.get(TOKENS_KEY, {}).get(str(share_id)), _pad(share_id)
+    if sealed is None or pad is None:
+        return None
+    raw = bytes(a ^ b for a, b in zip(base64.b64decode(sealed), pad, strict=True))
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 def _forget_token(share_id: int) -> None:
