@@ -139,11 +139,16 @@ def _render_search(*, criteria: Mapping[str, str] | None = None, results: list[p
 
 @bp.get("/")
 @requires("balie")
+def search_form() -> tuple[str, int]:
+    return _render_search()
+
+
+@bp.post("/")
+@requires("balie")
 def search() -> tuple[str, int]:
-    """Search by any of the criteria in the query string; a bare visit shows the empty form."""
-    if not any(key in request.args for key in person_search.CRITERIA):
-        return _render_search()
-    criteria = {key: request.args.get(key, "") for key in person_search.CRITERIA}
+    """A POST, like the national-number search: names, addresses and phone numbers stay out of URLs,
+    browser history and access logs (and POSTs are rate-limited)."""
+    criteria = {key: request.form.get(key, "") for key in person_search.CRITERIA}
     try:
         results = person_search.search(get_session(), criteria)
     except person_search.SearchError as error:

@@ -1,7 +1,7 @@
 """The resident's export pages (GDPR art. 15 copy): request, progress and single-use downloads.
 
 Thin adapters over :mod:`core.profiles.export`. Everything works without JavaScript: the status page
-refreshes itself with ``<meta http-equiv="refresh">`` while the worker builds the export.
+offers a "Vernieuwen" link while the worker builds the export (no timed reload: WCAG 2.2.1).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 The plain token exists only at creation. So that the QR can be shown again during the resident's
 session, the session keeps it sealed with a pad derived from the session's cookie id, which the
-database never holds (it keeps only the id's hash); the token itself never reaches the database. Opening ``/delen/<token>``
-counts one view and trades the token for a session entry, then redirects to the token-free
+database never holds (it keeps only the id's hash); the token itself never reaches the database.
+Opening ``/delen/<token>`` counts one view and trades the token for a session entry, then redirects to the token-free
 ``/delen/bekijken``. That page can be reloaded without counting another view until the share's
 window ends, but for at most :data:`VIEW_MINUTES` after the scan, and not after a revocation.
 Every page here is ``no-store`` and sends no referrer.
