@@ -49,6 +49,8 @@ class Case(TenantScoped, Base):
         Index("ix_case_merged_into", "tenant_id", "merged_into_id"),
         tenant_foreign_key("profile_id", "profile"),
         Index("ix_case_profile", "tenant_id", "profile_id", "id"),
+        # /mijn and the export find a person's cases in every municipality, so not tenant-first.
+        Index("ix_case_reporter_account", "reporter_account_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -197,6 +197,7 @@ def upgrade() -> None:
     with op.batch_alter_table('case_file') as batch:
         batch.add_column(sa.Column('profile_id', sa.Integer(), nullable=True))
         batch.create_index('ix_case_profile', ['tenant_id', 'profile_id', 'id'], unique=False)
+        batch.create_index('ix_case_reporter_account', ['reporter_account_id'], unique=False)
         batch.create_foreign_key(op.f('fk_case_file_tenant_id_profile_id_profile'), 'profile',
                                  ['tenant_id', 'profile_id'], ['tenant_id', 'id'])
     with op.batch_alter_table('tenant') as batch:
@@ -213,6 +214,7 @@ def downgrade() -> None:
         batch.drop_column('purposes')
     with op.batch_alter_table('case_file') as batch:
         batch.drop_constraint(op.f('fk_case_file_tenant_id_profile_id_profile'), type_='foreignkey')
+        batch.drop_index('ix_case_reporter_account')
         batch.drop_index('ix_case_profile')
         batch.drop_column('profile_id')
     op.drop_index('ix_contact_moment_profile', table_name='contact_moment')
