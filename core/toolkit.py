@@ -16,6 +16,7 @@ from core.identity.access import current_principal, requires
 from core.plugins import hookimpl
 from core.plugins.manifest import MATURITIES, Manifest, NoSettings
 from core.profiles.models import Profile
+from core.profiles.purposes import allows
 from core.tenancy.isolation import TenantScoped, tenant_foreign_key
 from core.tenancy.models import Department, Tenant
 from core.tenancy.rls import disable_tenant_rls, enable_tenant_rls
@@ -43,6 +44,7 @@ __all__ = [
     "Profile",
     "Tenant",
     "TenantScoped",
+    "allows",
     "current_principal",
     "current_tenant",
     "disable_tenant_rls",

@@ -31,8 +31,9 @@ from core.cases.lifecycle import CLOSED_STATES, OPEN_STATES, SYSTEM_ACTOR, chang
 from core.cases.models import Attachment, Case, CaseEvent, CaseFollower, IdempotencyRecord
 from core.db import database
 from core.outbox.models import OutboxMessage
+from core.plugins.manager import call_impl
 from core.storage import storage
-from core.tenancy.isolation import across_tenants
+from core.tenancy.isolation import across_tenants, set_tenant
 from core.tenancy.models import Tenant
 
 log = logging.getLogger("fygitaal.retention")
@@ -50,18 +51,20 @@ class PurgeReport:
     closed: Counter[str] = field(default_factory=Counter)
     purged: Counter[str] = field(default_factory=Counter)
     anonymised: Counter[str] = field(default_factory=Counter)
+    plugin_rows: Counter[str] = field(default_factory=Counter)
     files_removed: int = 0
 
     def tenants(self) -> list[str]:
-        return sorted(set(self.closed) | set(self.purged) | set(self.anonymised))
+        return sorted(set(self.closed) | set(self.purged) | set(self.anonymised) | set(self.plugin_rows))
 
     def line(self, slug: str) -> str:
         return (f"{self.closed[slug]} questions closed, {self.purged[slug]} questions purged, "
-                f"{self.anonymised[slug]} reports anonymised")
+                f"{self.anonymised[slug]} reports anonymised, {self.plugin_rows[slug]} plugin rows removed")
 
     def summary(self) -> str:
         return (f"{sum(self.closed.values())} questions closed, {sum(self.purged.values())} questions purged, "
-                f"{sum(self.anonymised.values())} reports anonymised, {self.files_removed} files removed")
+                f"{sum(self.anonymised.values())} reports anonymised, "
+                f"{sum(self.plugin_rows.values())} plugin rows removed, {self.files_removed} files removed")
 
 
 def _forget_reporter(case: Case) -> None:
@@ -174,6 +177,32 @@ def _expire_idempotency_records(db: Session, _tenants: dict[int, Tenant], at: da
     return 0, []
 
 
+def _plugin_retention(app: Flask, at: datetime, report: PurgeReport) -> None:
+    """Each municipality's enabled plugins apply their own terms (hook ``fygitaal_retention``).
+
+    One transaction per municipality, one savepoint per plugin: a failing plugin is logged by name
+    and the others, and the other municipalities, go on.
+    """
+    registry = app.extensions["fygitaal.plugins"]
+    with database(app).session_scope() as session:
+        tenant_ids = list(session.scalars(select(Tenant.id).order_by(Tenant.id)))
+    for tenant_id in tenant_ids:
+        with database(app).session_scope() as session:
+            tenant = session.get(Tenant, tenant_id)
+            if tenant is None:
+                continue
+            set_tenant(session, tenant.id)
+            for impl in registry.hooks_for(tenant).fygitaal_retention.get_hookimpls():
+                try:
+                    with session.begin_nested():
+                        removed = call_impl(impl, {"session": session, "tenant": tenant, "at": at})
+                except Exception:
+                    log.exception("plugin %s failed in fygitaal_retention", impl.plugin_name,
+                                  extra={"plugin": impl.plugin_name})
+                    continue
+                report.plugin_rows[tenant.slug] += int(removed or 0)
+
+
 def purge(app: Flask, at: datetime) -> PurgeReport:
     """Apply retention in every municipality as of ``at``; safe to run again (idempotent).
 
@@ -198,6 +227,7 @@ def purge(app: Flask, at: datetime) -> PurgeReport:
                     for key in keys:
                         files.delete(key)
                     report.files_removed += len(keys)
+        _plugin_retention(app, at, report)
     if report.tenants():
         log.info("retention: %s", report.summary())
     return report

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from core.plugins import hookspec
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import click
     from flask import Blueprint
     from sqlalchemy.orm import Session
@@ -222,6 +224,27 @@ def fygitaal_erase_profile(session: Session, tenant: Tenant, profile: Any, purpo
     :param purposes: codes of the consent-based purposes whose data must go.
 
     Status: called by the core when staff carry out an erasure request (``core.profiles.erasure``).
+
+    Scope: only plugins enabled for ``tenant``.
+    """
+
+
+@hookspec
+def fygitaal_retention(session: Session, tenant: Tenant, at: datetime) -> int:
+    """Remove what the plugin keeps beyond its retention terms, as of ``at``.
+
+    A plugin that stores personal data says in its purposes how long it keeps it; this hook is
+    where it keeps that promise (for example: past pickups of residents who did not consent to a
+    history). Called by ``fygitaal purge`` and the worker's hourly purge, once per municipality,
+    inside a savepoint: a plugin that raises is logged by name and the rest of the purge goes on.
+    Must be idempotent: running it twice removes nothing the second time.
+
+    :param session: the database session, scoped to ``tenant``; do not commit, the core does.
+    :param tenant: the municipality.
+    :param at: the moment the retention terms are measured from (UTC).
+    :return: how many rows were removed or anonymised (for the purge report).
+
+    Status: called by the core's retention run (``core.cases.retention.purge``).
 
     Scope: only plugins enabled for ``tenant``.
     """

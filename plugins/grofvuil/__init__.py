@@ -20,10 +20,11 @@ from plugins.grofvuil.profile import (
     fygitaal_erase_profile,
     fygitaal_export_sections,
     fygitaal_profile_sections,
+    fygitaal_retention,
 )
 
 __all__ = ["fygitaal_case_created", "fygitaal_case_types", "fygitaal_consent_purposes", "fygitaal_erase_profile",
-           "fygitaal_export_sections", "fygitaal_profile_sections", "fygitaal_validate_case"]
+           "fygitaal_export_sections", "fygitaal_profile_sections", "fygitaal_retention", "fygitaal_validate_case"]
 
 
 class GrofvuilSettings(Schema):

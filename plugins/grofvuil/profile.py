@@ -3,22 +3,24 @@
 A reservation ties a resident's pickup request (a case, with their address) to a zone and a day.
 Upcoming pickups serve the public task of collecting the waste (``dossierbehandeling``). After
 the day has passed, a reservation is kept only as the resident's pickup history, with their
-consent (``grofvuil_historiek``); erasing that purpose deletes the past reservations and leaves
-the upcoming ones, which the collection still needs.
+consent (``grofvuil_historiek``): without it, the retention run removes it :data:`GRACE` after the
+pickup (time enough for a complaint about the collection). Erasing that purpose deletes the past
+reservations at once and leaves the upcoming ones, which the collection still needs.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, select
 from sqlalchemy.orm import Session, selectinload
 
-from core.toolkit import Case, Profile, Tenant, gettext, hookimpl, utcnow
+from core.toolkit import Case, Profile, Tenant, allows, gettext, hookimpl, utcnow
 from plugins.grofvuil.models import Reservation, Round
 
 HISTORY = "grofvuil_historiek"
+GRACE = timedelta(days=30)
 PUBLIC_TASK = "dossierbehandeling"
 
 HISTORY_PURPOSE: dict[str, Any] = {
@@ -104,3 +106,23 @@ def erase_history(session: Session, profile: Profile, today: date) -> int:
 def fygitaal_erase_profile(session: Session, tenant: Tenant, profile: Profile, purposes: list[str]) -> None:
     if HISTORY in purposes:
         erase_history(session, profile, utcnow().date())
+
+
+@hookimpl
+def fygitaal_retention(session: Session, tenant: Tenant, at: datetime) -> int:
+    """Past pickups older than :data:`GRACE` go, except for residents who consented to a history."""
+    cutoff = (at - GRACE).date()
+    rows = session.execute(
+        select(Reservation.id, Case.profile_id)
+        .join(Case, and_(Case.tenant_id == Reservation.tenant_id, Case.id == Reservation.case_id))
+        .join(Round, and_(Round.tenant_id == Reservation.tenant_id, Round.id == Reservation.round_id))
+        .where(Round.day < cutoff)
+    ).all()
+    keep: dict[int, bool] = {}
+    for profile_id in {row.profile_id for row in rows if row.profile_id is not None}:
+        profile = session.scalar(select(Profile).where(Profile.id == profile_id))
+        keep[profile_id] = profile is not None and allows(session, tenant, profile, HISTORY)
+    expired = [row.id for row in rows if not keep.get(row.profile_id, False)]
+    if expired:
+        session.execute(delete(Reservation).where(Reservation.id.in_(expired)))
+    return len(expired)
