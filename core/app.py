@@ -93,7 +93,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app, ["identity.login", "identity.staff_login", "identity.callback"], app.config["RATELIMIT_LOGIN"]
     )
     ratelimit.limit_endpoints(app, ["oauth.issue_token"], app.config["RATELIMIT_TOKEN"])
-    ratelimit.limit_endpoints(app, ["shares.open"], app.config["RATELIMIT_LOGIN"])  # guessing tokens
+    ratelimit.limit_endpoints(app, ["shares.open", "cases.follow_link"],  # guessing tokens
+                              app.config["RATELIMIT_LOGIN"])
     _register_plugin_blueprints(app, registry)
     registry.call_each("fygitaal_cli", cli=app.cli)
 

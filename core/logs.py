@@ -8,8 +8,8 @@ import re
 from datetime import UTC, datetime
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
-# Secrets that travel in a path (a follow-up link's or a share link's token) never reach a log line.
-_SECRET_IN_PATH = re.compile(r"(/opvolging/(?!dossier/)|/delen/)[A-Za-z0-9_-]{16,}")
+# Secrets that travel in a path (a follow-up, share or follower link's token) never reach a log line.
+_SECRET_IN_PATH = re.compile(r"(/opvolging/(?!dossier/)|/delen/|/volgen/)[A-Za-z0-9_-]{16,}")
 
 
 def redact(text: str) -> str:

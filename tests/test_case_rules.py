@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from core.cases import handling
+from core.cases import following, handling
 from core.cases.intake import IntakeRequest, case_by_token, nearby_open_cases, submit_case
 from core.cases.models import Case, CaseFollower
 from core.cases.retention import purge
@@ -70,12 +70,17 @@ def test_merging_carries_followers_and_earlier_duplicates_along(app, db_session,
     third = file(app, db_session, town, reporter_email="derde@example.be").case
     with app.test_request_context():
         handling.merge(db_session, town, first, second, actor="staff:1", at=AT)
-        db_session.add(CaseFollower(case_id=second.id, email="buur@example.be", created_at=AT))
-        db_session.flush()
+        buur = following.follow_case(db_session, town, second, "buur@example.be", AT).follower
+        following.confirm(buur, AT)
+        following.follow_case(db_session, town, second, "vreemde@example.be", AT)
+        following.confirm(following.follow_case(db_session, town, third, "buur@example.be", AT).follower, AT)
         handling.merge(db_session, town, second, third, actor="staff:1", at=AT)
         db_session.expire_all()
         assert db_session.get(Case, first.id).merged_into_id == third.id
-        assert handling.followers(db_session, db_session.get(Case, third.id)) == ["buur@example.be"]
+        # Confirmed or not as before; an address that followed both is one follower of the parent.
+        moved = db_session.scalars(select(CaseFollower).order_by(CaseFollower.email)).all()
+        assert [(f.case_id, f.email, f.confirmed_at is not None) for f in moved] == [
+            (third.id, "buur@example.be", True), (third.id, "vreemde@example.be", False)]
         question = file(app, db_session, town, type_code="vraag", reporter_email="x@example.be").case
         with pytest.raises(handling.HandlingError, match="niet samengevoegd"):
             handling.merge(db_session, town, question, db_session.get(Case, third.id), actor="staff:1", at=AT)

@@ -73,6 +73,7 @@ def test_past_pickups_go_after_the_grace_period_unless_the_resident_wants_a_hist
     assert "gemeente-r: 0 questions closed, 0 questions purged, 0 reports anonymised, 1 plugin rows removed" \
         in result.output
     assert reservations(db_session, town) == {recent_without, coming_without, old_kept}
+    assert old_without not in reservations(db_session, town)
 
     again = runner.invoke(args=["purge"])
     assert "0 plugin rows removed" in again.output  # idempotent

@@ -6,8 +6,9 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from core.cases.following import confirm, follow_case
 from core.cases.handling import add_information, change_state, message_resident
-from core.cases.intake import IntakeRequest, follow_case, submit_case
+from core.cases.intake import IntakeRequest, submit_case
 from core.cases.models import Attachment, Case, CaseEvent, CaseFollower
 from core.cases.retention import PURGED_DESCRIPTION
 from core.clock import as_utc
@@ -72,13 +73,13 @@ def count(db_session, model, case):
 def test_a_question_untouched_for_30_days_loses_its_personal_content(app, db_session, town, clock, runner):
     question = file_case(app, db_session, town, clock, photos=[photo()], data={})
     with app.test_request_context():
-        follow_case(db_session, question, "buur@example.be", clock.now())
+        confirm(follow_case(db_session, town, question, "buur@example.be", clock.now()).follower, clock.now())
         message_resident(db_session, town, question, "Dag An, mag ik uw perceelnummer?", actor="staff:1",
                          at=clock.now())
     db_session.flush()
     key = db_session.scalars(select(Attachment.storage_key).where(Attachment.case_id == question.id)).one()
     created, department = question.created_at, question.department_id
-    assert count(db_session, OutboxMessage, question) == 2
+    assert count(db_session, OutboxMessage, question) == 3  # receipt, the follower's confirmation link, message
 
     clock.advance(days=29, hours=23)
     assert "0 questions purged" in purge(runner)
@@ -169,7 +170,7 @@ def report(app, db_session, town, clock, close=True):
     case = file_case(app, db_session, town, clock, type_code="zwerfvuil", description="Blikjes langs de Kerkweg",
                      photos=[photo()])
     with app.test_request_context():
-        follow_case(db_session, case, "buur@example.be", clock.now())
+        confirm(follow_case(db_session, town, case, "buur@example.be", clock.now()).follower, clock.now())
         message_resident(db_session, town, case, "Dag An, we komen morgen.", actor="staff:1", at=clock.now())
         if close:
             change_state(db_session, town, case, "afgehandeld", actor="staff:1", at=clock.now(), resolution="opgelost")

@@ -26,7 +26,7 @@ from shapely.prepared import prep
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.cases import geo
+from core.cases import following, geo
 from core.cases.handling import (
     add_information,
     add_note,
@@ -37,7 +37,7 @@ from core.cases.handling import (
     message_resident,
     request_reopen,
 )
-from core.cases.intake import IntakeRequest, follow_case, nearby_open_cases, submit_case
+from core.cases.intake import IntakeRequest, nearby_open_cases, submit_case
 from core.cases.models import Case
 from core.cases.types import CaseType, case_types_for
 from core.clock import now as clock_now
@@ -491,7 +491,8 @@ class _Seeder:
 
         def follow(at: datetime) -> None:
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-            follow_case(self.db, case(), _ascii(f"{first}.{last}".lower().replace(" ", "")) + "@example.net", at)
+            email = _ascii(f"{first}.{last}".lower().replace(" ", "")) + "@example.net"
+            following.confirm(following.follow_case(self.db, self.tenant, case(), email, at).follower, at)
 
         solved = close("opgelost", CLOSED_REPLIES[kind])
         extras: list[Callable[[datetime], None]] = [note] if rng.random() < 0.35 else []

@@ -13,9 +13,9 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.cases import notify
+from core.cases import following, notify
 from core.cases.lifecycle import CLOSED_STATES, OPEN_STATES, change_status, record
-from core.cases.models import Case, CaseFollower
+from core.cases.models import Case
 from core.identity.models import StaffMember
 from core.tenancy.models import Tenant
 
@@ -91,13 +91,10 @@ def merge(db: Session, tenant: Tenant, duplicate: Case, parent: Case, *, actor: 
     record(db, duplicate, "merged", actor, at, visible=True, from_status=old, to_status="samengevoegd",
            body=parent.reference)
     record(db, parent, "merged_in", actor, at, body=duplicate.reference)
+    notify.merged(db, tenant, duplicate, parent, at)
     # Whoever followed the duplicate, or was merged into it before, now hears about the parent.
     db.execute(update(Case).where(Case.merged_into_id == duplicate.id).values(merged_into_id=parent.id))
-    known = set(followers(db, parent))
-    for email in followers(db, duplicate):
-        if email not in known:
-            db.add(CaseFollower(case_id=parent.id, email=email, created_at=at))
-    notify.merged(db, tenant, duplicate, parent, at)
+    following.move_followers(db, duplicate, parent)
 
 
 # --- The resident's side -------------------------------------------------------------------
@@ -132,7 +129,3 @@ def give_satisfaction(db: Session, case: Case, satisfied: bool, *, at: datetime)
     case.satisfied = satisfied
     record(db, case, "satisfaction", "burger", at, body="tevreden" if satisfied else "niet tevreden",
            visible=True)
-
-
-def followers(db: Session, case: Case) -> list[str]:
-    return list(db.scalars(select(CaseFollower.email).where(CaseFollower.case_id == case.id)))

@@ -22,7 +22,7 @@ from core.cases import geo, notify
 from core.cases.attachments import PhotoRejected, clean_photo, new_key
 from core.cases.forms import explain_data_errors
 from core.cases.lifecycle import OPEN_STATES, record
-from core.cases.models import CHANNELS, Attachment, Case, CaseFollower, ReferenceCounter
+from core.cases.models import CHANNELS, Attachment, Case, ReferenceCounter
 from core.cases.types import CaseType, case_types_for
 from core.identity.models import Account
 from core.plugins.manager import call_impl
@@ -34,7 +34,7 @@ log = logging.getLogger("fygitaal.cases")
 
 MAX_DESCRIPTION = 4000
 MAX_PHOTOS = 5
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class IntakeError(ValueError):
@@ -125,7 +125,7 @@ def _check(tenant: Tenant, request: IntakeRequest, case_type: CaseType | None,
             add("location", _("Deze plaats ligt niet in gemeente %(name)s.", name=tenant.name))
     elif case_type.location_required and not (request.address or "").strip():
         add("location", _("Duid de plaats aan op de kaart of geef een adres."))
-    if request.reporter_email and not _EMAIL.match(request.reporter_email):
+    if request.reporter_email and not EMAIL_PATTERN.match(request.reporter_email):
         add("email", _("Dit e-mailadres is niet geldig."))
     if not case_type.anonymous_allowed and not (request.reporter_account_id or request.profile_id
                                                 or request.reporter_email
@@ -228,13 +228,3 @@ def nearby_open_cases(db: Session, type_code: str, lat: float, lon: float, radiu
     )
     found = [(c, geo.distance_m(lat, lon, c.lat, c.lon)) for c in candidates if c.id != exclude_id]
     return sorted([f for f in found if f[1] <= radius_m], key=lambda f: f[1])[:limit]
-
-
-def follow_case(db: Session, case: Case, email: str, at: datetime) -> None:
-    """Follow a report instead of filing a duplicate; told by e-mail when it changes."""
-    if not _EMAIL.match(email or ""):
-        raise IntakeError({"email": [_("Dit e-mailadres is niet geldig.")]})
-    exists = db.scalar(select(CaseFollower.id).where(CaseFollower.case_id == case.id,
-                                                     CaseFollower.email == email))
-    if not exists:
-        db.add(CaseFollower(case_id=case.id, email=email, created_at=at))

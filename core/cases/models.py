@@ -122,7 +122,8 @@ class CaseEvent(TenantScoped, Base):
 
 
 class CaseFollower(TenantScoped, Base):
-    """Someone who follows a report instead of filing a duplicate; told when it changes."""
+    """Someone who follows a report instead of filing a duplicate; told when it changes, once the
+    address's owner confirmed through the link mailed to it (double opt-in, see core/cases/following.py)."""
 
     __tablename__ = "case_follower"
     __tenant_table_args__ = (
@@ -133,6 +134,9 @@ class CaseFollower(TenantScoped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(Integer)
     email: Mapped[str] = mapped_column(String(254))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the confirmation link's token
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the address last asked to follow: a confirmation mail re-sent restarts its 7 days.
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -1,7 +1,14 @@
-"""What residents are told, and how: by e-mail, or by letter for those who want no digital contact."""
+"""What residents are told, and how: by e-mail, or by letter for those who want no digital contact.
+
+Followers are told only once they confirmed their address, and every mail to them ends with an
+unsubscribe link (see :mod:`core.cases.following` for why it is signed rather than a stored token).
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from datetime import datetime
 
 from flask import current_app
@@ -12,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from core.cases.lifecycle import resolution_label, status_label
 from core.cases.models import Case, CaseFollower
+from core.cases.types import case_types_for
 from core.outbox.service import enqueue
 from core.profiles.models import Profile
 from core.profiles.purposes import allows
@@ -24,6 +32,23 @@ def kind_label(kind: str) -> str:
 
 def follow_url(tenant: Tenant, token: str) -> str:
     return f"{current_app.config['BASE_URL']}/{tenant.slug}/opvolging/{token}"
+
+
+def follower_url(tenant: Tenant, value: str) -> str:
+    """A follower's link: the confirmation token, or the signed unsubscribe value."""
+    return f"{current_app.config['BASE_URL']}/{tenant.slug}/volgen/{value}"
+
+
+def unsubscribe_value(follower: CaseFollower) -> str:
+    """``<id>-<HMAC>``: names one follower row; only the instance secret can make it.
+
+    The MAC also covers the tenant and the row's token hash, so a link outlives no row: a new row
+    that happens to get a deleted row's id (SQLite may reuse it) is not reached by the old link.
+    """
+    key = hmac.new(current_app.config["SECRET_KEY"].encode(), b"fygitaal:follower-unsubscribe", hashlib.sha256)
+    message = f"{follower.tenant_id}:{follower.id}:{follower.token_hash}".encode()
+    mac = hmac.new(key.digest(), message, hashlib.sha256).digest()
+    return f"{follower.id}-{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
 
 
 def reply_route(db: Session, tenant: Tenant, case: Case) -> tuple[str, str] | None:
@@ -68,6 +93,21 @@ def case_received(db: Session, tenant: Tenant, case: Case, token: str, at: datet
     _deliver_to_reporter(db, tenant, case, subject, body, at)
 
 
+def follow_confirmation(db: Session, tenant: Tenant, case: Case, email: str, token: str, at: datetime) -> None:
+    """The one mail an address gets before its owner agrees: the confirmation link, and what silence means."""
+    case_type = case_types_for(tenant).get(case.type_code)
+    with force_locale(case.language):
+        subject = _("Bevestig dat u melding %(reference)s wilt volgen", reference=case.reference)
+        body = _("Dag,\n\nIemand vroeg om melding %(reference)s (%(type)s) bij gemeente %(tenant)s te volgen met "
+                 "dit e-mailadres. Was u dat? Bevestig het via %(url)s\n\nWas u het niet? Dan hoeft u niets te "
+                 "doen: zonder bevestiging sturen we u hierover niets meer en wissen we uw adres na 7 dagen.\n\n"
+                 "Met vriendelijke groeten,\nGemeente %(tenant)s",
+                 reference=case.reference, type=case_type.label(case.language) if case_type else case.type_code,
+                 tenant=tenant.name, url=follower_url(tenant, token))
+    enqueue(db, channel="e-mail", recipient=email, subject=subject, body=body, at=at, language=case.language,
+            case_id=case.id)
+
+
 def _news(tenant: Tenant, case: Case, intro: str | None = None) -> tuple[str, str]:
     """Subject and body announcing ``case``'s state, in the current locale."""
     subject = _("Nieuws over %(reference)s: %(status)s", reference=case.reference, status=status_label(case.status))
@@ -99,13 +139,18 @@ def merged(db: Session, tenant: Tenant, duplicate: Case, parent: Case, at: datet
 
 
 def case_changed(db: Session, tenant: Tenant, case: Case, at: datetime, message: str | None = None) -> None:
-    """Tell the reporter and every follower what changed (followers only by e-mail)."""
+    """Tell the reporter and every confirmed follower what changed (followers only by e-mail, each
+    mail with its own way out)."""
     with force_locale(case.language):
         subject, body = _news(tenant, case, message)
     _deliver_to_reporter(db, tenant, case, subject, body, at)
-    for email in db.scalars(select(CaseFollower.email).where(CaseFollower.case_id == case.id)):
-        enqueue(db, channel="e-mail", recipient=email, subject=subject, body=body, at=at,
-                language=case.language, case_id=case.id)
+    confirmed = select(CaseFollower).where(CaseFollower.case_id == case.id, CaseFollower.confirmed_at.is_not(None))
+    for follower in db.scalars(confirmed.order_by(CaseFollower.id)):
+        with force_locale(case.language):
+            way_out = _("U volgt deze melding. Wilt u hierover geen e-mails meer? Schrijf u uit via %(url)s",
+                        url=follower_url(tenant, unsubscribe_value(follower)))
+        enqueue(db, channel="e-mail", recipient=follower.email, subject=subject, body=f"{body}\n\n{way_out}",
+                at=at, language=case.language, case_id=case.id)
 
 
 def message_to_reporter(db: Session, tenant: Tenant, case: Case, text: str, at: datetime) -> None:

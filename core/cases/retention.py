@@ -12,6 +12,9 @@ A report (kind ``melding``) closed more than the municipality's ``report_anonymi
 ago keeps its description and place, which are about public space, but loses who reported it: the
 reporter's identity, followers, the messages exchanged with them and their outbox rows.
 
+Requests to follow a report that were not confirmed within 7 days are deleted with their
+confirmation mail, and each enabled plugin applies its own terms (hook ``fygitaal_retention``).
+
 ``purged_at`` marks a case done, so running :func:`purge` again changes nothing.
 """
 
@@ -27,6 +30,7 @@ from sqlalchemy import case as when
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from core.cases.following import forget_unconfirmed_followers
 from core.cases.lifecycle import CLOSED_STATES, OPEN_STATES, SYSTEM_ACTOR, change_status
 from core.cases.models import Attachment, Case, CaseEvent, CaseFollower, IdempotencyRecord
 from core.db import database
@@ -170,6 +174,13 @@ def _anonymise_reports(db: Session, tenants: dict[int, Tenant], at: datetime,
 IDEMPOTENCY_LIFETIME = timedelta(hours=24)
 
 
+def _forget_unconfirmed_followers(db: Session, _tenants: dict[int, Tenant], at: datetime,
+                                  _report: PurgeReport) -> tuple[int, list[str]]:
+    """Requests to follow a report that nobody confirmed within 7 days (see core.cases.following)."""
+    forget_unconfirmed_followers(db, at)
+    return 0, []
+
+
 def _expire_idempotency_records(db: Session, _tenants: dict[int, Tenant], at: datetime,
                                 _report: PurgeReport) -> tuple[int, list[str]]:
     """API answers kept for Idempotency-Key replays live 24 hours (they may hold a follow-up link)."""
@@ -211,7 +222,8 @@ def purge(app: Flask, at: datetime) -> PurgeReport:
     file is fine); the other order could leave personal files behind with nothing pointing at them.
     """
     report = PurgeReport()
-    steps = (_purge_questions, _anonymise_reports, _clear_outbox, _expire_idempotency_records)
+    steps = (_purge_questions, _anonymise_reports, _clear_outbox, _expire_idempotency_records,
+             _forget_unconfirmed_followers)
     with app.app_context():
         files = storage()
         for step in steps:

@@ -29,12 +29,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from core.cases import geo, intake, notify
+from core.cases import following, geo, intake, notify
 from core.cases.forms import SLOT_HREF, ExtraField, coordinate, extra_data, extra_fields, form_errors, uploaded_photos
 from core.cases.handling import HandlingError, add_information, give_satisfaction, request_reopen
 from core.cases.intake import IntakeError, IntakeRequest
 from core.cases.lifecycle import CLOSED_STATES, resolution_label, status_label
-from core.cases.models import Attachment, Case
+from core.cases.models import Attachment, Case, CaseFollower
 from core.cases.types import CaseType, case_types_for
 from core.clock import now
 from core.db import get_session
@@ -47,12 +47,14 @@ bp = Blueprint("cases", __name__)
 
 FOLLOWED_KEY = "opvolging"  # session: {tenant id: [case ids this browser may follow]}
 RECEIPT_KEY = "ontvangen"  # session: the reference and link, until the confirmation has shown them
+FOLLOWING_KEY = "volgen"  # session: {tenant, follower} a follower's link opened here, or {tenant, uitgeschreven}
 MAX_FOLLOWED = 50
 PHOTO_VIEWERS = frozenset({"balie", "behandeling"})
 CHANNEL_CHOICES = ("e-mail", "brief")
 # Pages that carry (or just consumed) a follow-up token or show a dossier: never cached, never referred.
 FOLLOW_UP_ENDPOINTS = frozenset({"cases.received", "cases.exchange", "cases.dossier", "cases.add_info",
-                                 "cases.reopen", "cases.satisfaction", "cases.attachment"})
+                                 "cases.reopen", "cases.satisfaction", "cases.attachment", "cases.follow_link",
+                                 "cases.following", "cases.confirm_following", "cases.unsubscribe"})
 
 
 @bp.after_request
@@ -202,15 +204,15 @@ def follow() -> tuple[str, int]:
     case = next((c for c, _d in nearby if c.reference == request.form.get("referentie")), None)
     if case is None:
         abort(404)
-    email = (request.form.get("email") or "").strip()
     try:
-        intake.follow_case(db, case, email, now())
+        result = following.follow_case(db, g.tenant, case, request.form.get("email", ""), now())
     except IntakeError as error:
         db.rollback()
         return render_template("cases/follow.html", case=case, form=request.form,
                                errors={"email": error.errors["email"]}, slot_href=SLOT_HREF), 400
+    email, outcome = result.follower.email, result.outcome
     db.commit()
-    return render_template("cases/follow.html", case=case, followed=True, email=email, form={},
+    return render_template("cases/follow.html", case=case, outcome=outcome, email=email, form={},
                            errors={}, slot_href=SLOT_HREF), 200
 
 
@@ -236,6 +238,68 @@ def exchange(token: str) -> Response | tuple[str, int]:
         return render_template("cases/unknown_link.html"), 404
     _remember(case.id)
     return redirect(url_for("cases.dossier", reference=case.reference), code=303)
+
+
+@bp.get("/<tenant>/volgen/<token>")
+def follow_link(token: str) -> Response | tuple[str, int]:
+    """A follower's confirmation or unsubscribe link: remembered in the session, then a token-free URL.
+
+    Nothing changes on GET (mail scanners open links too); the page it leads to asks first.
+    """
+    follower = following.follower_by_link(get_session(), token, now())
+    if follower is None:
+        session.pop(FOLLOWING_KEY, None)
+        return render_template("cases/unknown_follow_link.html"), 404
+    session[FOLLOWING_KEY] = {"tenant": g.tenant.id, "follower": follower.id}
+    return redirect(url_for("cases.following"), code=303)
+
+
+def _follower_in_session() -> CaseFollower | None:
+    entry = session.get(FOLLOWING_KEY) or {}
+    if entry.get("tenant") != g.tenant.id or "follower" not in entry:
+        return None
+    return following.follower_by_id(get_session(), entry["follower"], now())
+
+
+@bp.get("/<tenant>/volgen", endpoint="following")
+def following_page() -> tuple[str, int]:
+    """What the link is for (reference, type, confirmed or not), with the choice to confirm or leave."""
+    entry = session.get(FOLLOWING_KEY) or {}
+    if entry.get("tenant") == g.tenant.id and "uitgeschreven" in entry:
+        return render_template("cases/following.html", follower=None, reference=entry["uitgeschreven"]), 200
+    follower = _follower_in_session()
+    if follower is None:
+        return render_template("cases/unknown_follow_link.html"), 404
+    case = get_session().scalar(select(Case).where(Case.id == follower.case_id))
+    if case is None:
+        abort(404)
+    case_type = case_types_for(g.tenant).get(case.type_code)
+    return render_template("cases/following.html", follower=follower, reference=case.reference,
+                           type_label=case_type.label(_language()) if case_type else case.type_code), 200
+
+
+@bp.post("/<tenant>/volgen/bevestigen")
+def confirm_following() -> Response | tuple[str, int]:
+    follower = _follower_in_session()
+    if follower is None:
+        return render_template("cases/unknown_follow_link.html"), 404
+    following.confirm(follower, now())
+    get_session().commit()
+    flash(_("Bedankt. U krijgt een e-mail wanneer deze melding verandert."))
+    return redirect(url_for("cases.following"), code=303)
+
+
+@bp.post("/<tenant>/volgen/uitschrijven")
+def unsubscribe() -> Response | tuple[str, int]:
+    db = get_session()
+    follower = _follower_in_session()
+    if follower is None:
+        return render_template("cases/unknown_follow_link.html"), 404
+    reference = db.scalar(select(Case.reference).where(Case.id == follower.case_id))
+    following.unsubscribe(db, follower)
+    db.commit()
+    session[FOLLOWING_KEY] = {"tenant": g.tenant.id, "uitgeschreven": reference}
+    return redirect(url_for("cases.following"), code=303)
 
 
 def _render_dossier(case: Case, *, errors: Mapping[str, list[str]] | None = None,
