@@ -764,7 +764,8 @@ def wait_until_quiet(limit_seconds: int, threshold: float = 0.25) -> str:
 
 @contextmanager
 def gunicorn(args: argparse.Namespace, env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]:
-    command = [str(VENV_BIN / "gunicorn"), "--workers", str(args.workers), "--bind", f"127.0.0.1:{port}",
+    command = [str(VENV_BIN / "gunicorn"), "-c", "python:core.gunicorn_conf", "--workers", str(args.workers),
+               "--bind", f"127.0.0.1:{port}",
                "--log-level", "warning", *args.gunicorn_arg, "core.app:create_app()"]
     log(f"starting: {' '.join(command)}")
     process = subprocess.Popen(command, cwd=REPO, env={**os.environ, **env})  # noqa: S603

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, has_request_context, request
-from flask_babel import Babel
+from babel import Locale
+from babel.dates import DateTimePattern, get_date_format, get_datetime_format, get_time_format, parse_pattern
+from flask import Flask, current_app, g, has_request_context, request
+from flask_babel import Babel, get_locale, get_timezone
 
+from core.clock import as_utc
 from core.plugins.manager import PluginRegistry
 
 LANGUAGE_COOKIE = "taal"
@@ -47,9 +52,57 @@ def translation_directories(registry: PluginRegistry) -> list[Path]:
     return [core_dir, *(d for d in plugin_dirs if d.is_dir())]
 
 
+@dataclass(frozen=True)
+class ShortFormats:
+    """Babel's short date and date-time patterns for one locale and time zone, parsed once.
+
+    Long lists (the back-office queue shows two dates per row) would otherwise resolve the
+    locale, the time zone and the pattern again for every date; the output is the same.
+    """
+
+    locale: Locale
+    zone: tzinfo
+    date_pattern: DateTimePattern
+    time_pattern: DateTimePattern
+    combined: str
+
+    @classmethod
+    def current(cls) -> ShortFormats:
+        """The request's formats (cached on ``g``)."""
+        formats = g.get("_short_formats")
+        if formats is None:
+            locale, zone = get_locale(), get_timezone()
+            formats = cls(locale, zone, parse_pattern(get_date_format("short", locale=locale)),
+                          parse_pattern(get_time_format("short", locale=locale)),
+                          str(get_datetime_format("short", locale=locale)))
+            g._short_formats = formats
+        return formats
+
+    def date_time(self, value: datetime) -> str:
+        local = as_utc(value).astimezone(self.zone)
+        return (self.combined.replace("{1}", self.date_pattern.apply(local, self.locale))
+                .replace("{0}", self.time_pattern.apply(local, self.locale)))
+
+    def date(self, value: date | datetime) -> str:
+        if isinstance(value, datetime):
+            value = as_utc(value).astimezone(self.zone)
+        return self.date_pattern.apply(value, self.locale)
+
+
+def short_datetime(value: datetime) -> str:
+    """The same text as ``value | datetimeformat('short')``, for long lists."""
+    return ShortFormats.current().date_time(value)
+
+
+def short_date(value: date | datetime) -> str:
+    """The same text as ``value | dateformat('short')``, for long lists."""
+    return ShortFormats.current().date(value)
+
+
 def init_app(app: Flask, registry: PluginRegistry) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(
         str(d) for d in translation_directories(registry)
     )
     Babel(app, locale_selector=select_locale)
     app.jinja_env.globals.update(language_names=LANGUAGE_NAMES)
+    app.jinja_env.filters.update(short_datetime=short_datetime, short_date=short_date)

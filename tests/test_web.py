@@ -165,3 +165,21 @@ def test_follow_up_tokens_are_redacted_from_log_lines():
     assert "Qm9vZ2llZ2VoZWlt" not in line and "/opvolging/…" in line
     dossier = JsonFormatter().format(logging.makeLogRecord({"msg": "GET /x/opvolging/dossier/ZV-2026-00001"}))
     assert "ZV-2026-00001" in dossier
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_the_fast_short_formats_write_what_babel_writes(app, language):
+    from datetime import UTC, date, datetime
+
+    from flask_babel import format_date, format_datetime, refresh
+
+    from core.i18n import short_date, short_datetime
+
+    moments = [datetime(2026, 3, 29, 0, 30, tzinfo=UTC), datetime(2026, 10, 25, 1, 30, tzinfo=UTC),  # around DST
+               datetime(2026, 12, 31, 23, 59), date(2027, 1, 2)]
+    with app.test_request_context(headers={"Cookie": f"taal={language}"}):
+        refresh()
+        for moment in moments:
+            if isinstance(moment, datetime):
+                assert short_datetime(moment) == format_datetime(moment, "short")
+            assert short_date(moment) == format_date(moment, "short")

@@ -174,7 +174,8 @@ def queue() -> str:
         "behandeling/queue.html", page=page, filters=filters, departments=departments,
         department_names={d.id: d.name for d in departments}, case_types=case_types,
         has_own_departments=bool(principal.department_ids), states=lifecycle.STATES,
-        status_label=lifecycle.status_label, is_overdue=is_overdue, now=clock.now(),
+        status_labels={state: str(lifecycle.status_label(state)) for state in lifecycle.STATES},
+        is_overdue=is_overdue, now=clock.now(),
     )
 
 
