@@ -505,7 +505,8 @@ def test_twenty_concurrent_posts_with_one_key_create_one_case(tmp_path):
     PostgreSQL (the unique constraint that arbitrates is the same on both).
     """
     db_url = f"sqlite:///{tmp_path / 'concurrent.db'}"
-    app = make_test_app((db_url, db_url), tmp_path / "instance")
+    # Writers queue for SQLite's lock as in production (the test kit's default suits its joined sessions).
+    app = make_test_app((db_url, db_url), tmp_path / "instance", SQLITE_IMMEDIATE=True)
     with app.app_context():
         migrate.upgrade(app)
         with database(app).session_scope() as session:

@@ -2,36 +2,36 @@
 
 Following draft-ietf-httpapi-idempotency-key-header (and Stripe's practice): the key (at most 255
 printable characters) is chosen by the client and scoped to that API client and municipality. The
-first request records (client, key, SHA-256 of method, path and canonical body) in its own,
-committed transaction *before* the work starts, so a concurrent retry sees it; when the work is
-done the status and body are stored with it. Then, for the same key:
+first request inserts (client, key, SHA-256 of method, path and canonical body) in the request's
+own transaction before the work starts, so the claim commits together with the work; the answer
+(status and body) is stored in a second, short commit. Then, for the same key:
 
 * same request, finished: the stored answer is replayed (same status and body, header
   ``Idempotent-Replayed: true``), failures (4xx) included;
 * another method, path or body: 422;
 * the first is still running: 409 with ``Retry-After``.
 
-The unique constraint ``(tenant_id, client_id, key)`` decides between concurrent first requests;
-the loser answers as a retry would. A key is kept for :data:`LIFETIME` (24 hours); an older record
+The unique constraint ``(tenant_id, client_id, key)`` decides between concurrent first requests:
+the second insert waits for the first transaction and then fails on the constraint, and the loser
+answers as a retry would. A refused request (4xx) is rolled back, and its answer stored on its
+own. A key is kept for :data:`LIFETIME` (24 hours); an older record
 is ignored and replaced, and ``fygitaal purge`` deletes old records: they hold answers, such as a
 new case's follow-up link. A request that fails unexpectedly (500) leaves no record, so the same
-key can be retried: the views commit as their last step, so such a failure stored nothing.
+key can be retried: the claim is rolled back with the work.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Response, current_app, g, make_response, request
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
@@ -39,7 +39,7 @@ from core.api.problems import problem
 from core.cases.models import IdempotencyRecord
 from core.cases.retention import IDEMPOTENCY_LIFETIME
 from core.clock import as_utc, now
-from core.db import database, get_session
+from core.db import get_session
 from core.tenancy.isolation import set_tenant
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -50,7 +50,6 @@ LIFETIME = IDEMPOTENCY_LIFETIME
 MAX_KEY_LENGTH = 255
 KEY_PATTERN = r"^[!-~]{1,255}$"
 RETRY_AFTER_SECONDS = 1
-_LOCK_ATTEMPTS = 100  # SQLite only: a writer busy elsewhere answers "database is locked" at once
 
 DOCUMENTATION = (
     "Every POST accepts an `Idempotency-Key` header (1–255 printable ASCII characters, chosen by "
@@ -88,33 +87,6 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
-@contextmanager
-def _own_session(tenant_id: int) -> Iterator[Session]:
-    """A session apart from the request's, so what it commits is visible to concurrent requests at once."""
-    session = database().sessionmaker()
-    set_tenant(session, tenant_id)
-    try:
-        yield session
-    finally:
-        session.close()
-
-
-def _locked(error: OperationalError) -> bool:
-    return "locked" in str(error.orig).lower() or "busy" in str(error.orig).lower()
-
-
-def _with_retries(work: Callable[[], Any]) -> Any:
-    """Run ``work``; on SQLite a "database is locked" answer means: wait briefly and try again."""
-    for attempt in range(_LOCK_ATTEMPTS):
-        try:
-            return work()
-        except OperationalError as error:
-            if not _locked(error) or attempt == _LOCK_ATTEMPTS - 1:
-                raise
-            time.sleep(0.01 + 0.002 * attempt)
-    raise AssertionError("unreachable")
-
-
 def _replay(record: IdempotencyRecord) -> Response:
     assert record.response_status is not None
     response = make_response(json.dumps(record.response_body), record.response_status)
@@ -123,75 +95,68 @@ def _replay(record: IdempotencyRecord) -> Response:
     return response
 
 
+def _still_running() -> Response:
+    response = problem(409, f"A request with this {HEADER} is still being processed. "
+                            "Retry later to get its answer.")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def _answer_for(record: IdempotencyRecord, request_hash: str) -> Response:
     if record.request_hash != request_hash:
         return problem(422, f"This {HEADER} was used for another request (method, path or body). "
                             "Use a new key for a new request.")
     if record.response_status is None:
-        response = problem(409, f"A request with this {HEADER} is still being processed. "
-                                "Retry later to get its answer.")
-        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
+        return _still_running()
     return _replay(record)
 
 
-def _claim(tenant_id: int, client_id: int, key: str, request_hash: str, at: datetime) -> int | Response:
-    """Record the key before the work starts (committed); or the answer when it is known already."""
-
-    def attempt() -> int | Response | None:
-        with _own_session(tenant_id) as session:
-            found = session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.client_id == client_id,
-                                                                   IdempotencyRecord.key == key))
-            if found is not None and as_utc(found.created_at) > at - LIFETIME:
-                return _answer_for(found, request_hash)
-            if found is not None:  # expired: the key starts afresh
-                session.delete(found)
-                session.flush()
-            record = IdempotencyRecord(client_id=client_id, key=key, request_hash=request_hash, created_at=at)
-            session.add(record)
-            try:
-                session.commit()
-            except IntegrityError:
-                return None  # a concurrent request with this key won; read its record
-            return record.id
-
-    for _round in range(3):
-        outcome = _with_retries(attempt)
-        if outcome is not None:
-            return outcome
-    response = problem(409, f"A request with this {HEADER} is still being processed. Retry later.")
-    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return response
+def _record(db: Session, client_id: int, key: str) -> IdempotencyRecord | None:
+    return db.scalar(select(IdempotencyRecord).where(IdempotencyRecord.client_id == client_id,
+                                                     IdempotencyRecord.key == key))
 
 
-def _finish(tenant_id: int, record_id: int, response: Response) -> None:
-    def store() -> None:
-        with _own_session(tenant_id) as session:
-            record = session.get(IdempotencyRecord, record_id)
-            if record is not None:
-                record.response_status = response.status_code
-                record.response_body = response.get_json(silent=True)
-                session.commit()
+def _claim(db: Session, client_id: int, key: str, request_hash: str, at: datetime) -> IdempotencyRecord | Response:
+    """Insert the key in the request's own transaction, or the answer when it is known already.
 
-    _with_retries(store)
+    The insert holds the unique key until the work commits, so a concurrent first request with the
+    same key waits on it, then fails on the constraint and answers as a retry (409 while the
+    answer is not stored yet, else the replay).
+    """
+    found = _record(db, client_id, key)
+    if found is not None and as_utc(found.created_at) > at - LIFETIME:
+        return _answer_for(found, request_hash)
+    if found is not None:  # expired: the key starts afresh
+        db.delete(found)
+        db.flush()  # before the insert: the unit of work would insert first
+    record = IdempotencyRecord(client_id=client_id, key=key, request_hash=request_hash, created_at=at)
+    db.add(record)
+    try:
+        db.flush()
+    except IntegrityError:
+        db.rollback()
+        set_tenant(db, g.tenant.id)
+        other = _record(db, client_id, key)
+        return _answer_for(other, request_hash) if other is not None else _still_running()
+    return record
 
 
-def _forget(tenant_id: int, record_id: int) -> None:
-    def remove() -> None:
-        with _own_session(tenant_id) as session:
-            session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
-            session.commit()
-
-    _with_retries(remove)
+def _store_answer(db: Session, record_id: int, response: Response) -> None:
+    db.execute(update(IdempotencyRecord).where(IdempotencyRecord.id == record_id)
+               .values(response_status=response.status_code, response_body=response.get_json(silent=True)))
+    db.commit()
 
 
-def _end_request_transaction(*, rollback: bool = False) -> None:
-    """Close the request session's transaction, so it holds no lock while the record is written."""
-    session = get_session()
-    if rollback:
-        session.rollback()
-    else:
-        session.commit()
+def _store_refusal(db: Session, client_id: int, key: str, request_hash: str, at: datetime,
+                   response: Response) -> None:
+    """A refused request (4xx) changed nothing; its answer is kept so a retry gets the same refusal."""
+    set_tenant(db, g.tenant.id)
+    db.add(IdempotencyRecord(client_id=client_id, key=key, request_hash=request_hash, created_at=at,
+                             response_status=response.status_code, response_body=response.get_json(silent=True)))
+    try:
+        db.commit()
+    except IntegrityError:
+        db.rollback()  # a concurrent request with this key stored its own answer first
 
 
 def _respond(view: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Response:
@@ -214,20 +179,23 @@ def idempotent(view: F) -> F:
             key = parse_key(raw)
         except KeyRefused as error:
             return problem(400, str(error), errors={HEADER: [str(error)]})
-        tenant_id, client_id = g.tenant.id, g.api_client.id
+        db, client_id, at = get_session(), g.api_client.id, now()
         request_hash = fingerprint(request.method, request.path, request.get_data(cache=True))
-        _end_request_transaction()
-        claimed = _claim(tenant_id, client_id, key, request_hash, now())
+        claimed = _claim(db, client_id, key, request_hash, at)
         if isinstance(claimed, Response):
             return claimed
+        record_id = claimed.id
         try:
             response = _respond(view, args, kwargs)
         except Exception:
-            _end_request_transaction(rollback=True)
-            _forget(tenant_id, claimed)
+            db.rollback()  # the claim goes with the work: the same key can be retried
             raise
-        _end_request_transaction(rollback=response.status_code >= 400)
-        _finish(tenant_id, claimed, response)
+        if response.status_code >= 400:
+            db.rollback()
+            _store_refusal(db, client_id, key, request_hash, at, response)
+        else:
+            db.commit()  # the work and the claim (the views commit already; this is then a no-op)
+            _store_answer(db, record_id, response)
         return response
 
     return guarded  # type: ignore[return-value]
