@@ -183,12 +183,6 @@ def regional_articles(db: Session, region_id: int) -> list[RegionalArticle]:
                            .order_by(RegionalArticle.key)))
 
 
-def regional_article(db: Session, region_id: int, article_id: int) -> RegionalArticle | None:
-    """One of the region's articles (another region's id answers ``None``)."""
-    return db.scalars(select(RegionalArticle).where(
-        RegionalArticle.id == article_id, RegionalArticle.region_id == region_id)).one_or_none()
-
-
 def key_from_form(db: Session, region_id: int, form: dict[str, str]) -> str:
     """A new regional article's key: short, lower-case letters, digits and dashes, unique in the region."""
     key = (form.get("key") or "").strip().casefold()
