@@ -536,3 +536,12 @@ def test_demo_residents_are_seeded_once_through_the_real_services(app, db_sessio
     assert count(db_session, town, ContactMoment) >= 5
     letters = list(db_session.scalars(select(OutboxMessage)))
     assert letters and {m.channel for m in letters} == {"brief"}  # her question's confirmation, on paper
+
+
+def test_the_access_log_keeps_the_reason_in_one_language_whoever_opens(app, db_session, town, desk):
+    profile = make_profile(app, db_session, town)
+    desk.set_cookie("taal", "fr")
+    refused = open_profile(desk, town, profile, "andere", andere="")
+    assert refused.status_code == 400 and "Décrivez le motif." in refused.text  # errors in her language
+    assert open_profile(desk, town, profile, "telefoon").status_code == 303
+    assert [row.reason for row in access_rows(db_session, town, profile)] == ["aan de telefoon"]

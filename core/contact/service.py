@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.orm import Session
@@ -57,25 +58,25 @@ def _profile_case_id(db: Session, profile: Profile, reference: str) -> int | Non
 
 
 def opening_reason(db: Session, profile: Profile, code: str, reference: str = "", other: str = "") -> str:
-    """The reason as the access log and the resident will read it; raises :class:`ContactError`."""
+    """The reason as the access log keeps it; raises :class:`ContactError` (in the employee's language).
+
+    The log is hash-chained evidence, so the reason is stored in one language, Dutch, whoever opened.
+    """
     reference, other = reference.strip(), other.strip()
-    if code == "balie":
-        return _("aan de balie")
-    if code == "telefoon":
-        return _("aan de telefoon")
-    if code == "post":
-        return _("brief/e-mail van de inwoner")
-    if code == "zaak":
-        if _profile_case_id(db, profile, reference) is None:
-            raise ContactError({"referentie": [_("Geef de referentie van een zaak van deze persoon.")]})
-        return _("behandeling van zaak %(reference)s", reference=reference.upper())
-    if code == "andere":
-        if not other:
-            raise ContactError({"andere": [_("Beschrijf de reden.")]})
-        if len(other) > MAX_OTHER_REASON:
-            raise ContactError({"andere": [_("Hoogstens %(n)s tekens.", n=MAX_OTHER_REASON)]})
-        return _("andere: %(reason)s", reason=other)
-    raise ContactError({"reden": [_("Kies waarom u dit profiel opent.")]})
+    if code not in REASONS:
+        raise ContactError({"reden": [_("Kies waarom u dit profiel opent.")]})
+    if code == "zaak" and _profile_case_id(db, profile, reference) is None:
+        raise ContactError({"referentie": [_("Geef de referentie van een zaak van deze persoon.")]})
+    if code == "andere" and not other:
+        raise ContactError({"andere": [_("Beschrijf de reden.")]})
+    if code == "andere" and len(other) > MAX_OTHER_REASON:
+        raise ContactError({"andere": [_("Hoogstens %(n)s tekens.", n=MAX_OTHER_REASON)]})
+    with force_locale("nl"):
+        reasons = {"balie": _("aan de balie"), "telefoon": _("aan de telefoon"),
+                   "post": _("brief/e-mail van de inwoner"),
+                   "zaak": _("behandeling van zaak %(reference)s", reference=reference.upper()),
+                   "andere": _("andere: %(reason)s", reason=other)}
+    return reasons[code]
 
 
 @dataclass(frozen=True)
