@@ -96,6 +96,8 @@ BAD_FILES = [
      ["destelbergen.toml", "purposes.0.title", "Dutch text (nl)"]),
     ("destelbergen.toml", 'code = "nieuwsbrief"', 'code = "contact_email"',
      ["destelbergen.toml", "purposes.0.code", "is a core purpose"]),
+    ("moerbeke.toml", 'nis_code = "44045"', 'nis_code = "44045"\narchive_days = 100',
+     ["moerbeke.toml", "field 'archive_days'", "from 365 (1 year) to 36500 (100 years)"]),
 ]
 
 

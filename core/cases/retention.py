@@ -15,6 +15,15 @@ reporter's identity, followers, the messages exchanged with them and their outbo
 Requests to follow a report that were not confirmed within 7 days are deleted with their
 confirmation mail, and each enabled plugin applies its own terms (hook ``fygitaal_retention``).
 
+A closed case (any of :data:`CLOSED_STATES`, ``samengevoegd`` included) whose ``closed_at`` is more
+than the municipality's ``archive_days`` (default 3650, 10 years) ago is removed: first the enabled
+plugins delete their rows about it (hook ``fygitaal_cases_removed``), then its attachments (rows
+and files), events, followers and outbox rows (and their letters), then the case. Contact moments
+stay, without the case. A case merged into a removed one keeps its own term: it loses the link
+(``merged_into_id``) and goes when its own ``closed_at`` is past the term (a duplicate is closed at
+the merge, so it is normally due in the same run, perhaps in a later batch). When a plugin fails, or
+a row the plugins left still references a case, the whole batch stays for the next run.
+
 ``purged_at`` marks a case done, so running :func:`purge` again changes nothing.
 """
 
@@ -28,15 +37,17 @@ from datetime import datetime, timedelta
 from flask import Flask
 from sqlalchemy import case as when
 from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.cases.following import forget_unconfirmed_followers
 from core.cases.lifecycle import CLOSED_STATES, OPEN_STATES, SYSTEM_ACTOR, change_status
 from core.cases.models import Attachment, Case, CaseEvent, CaseFollower, IdempotencyRecord
+from core.contact.models import ContactMoment
 from core.db import database
 from core.outbox.models import OutboxMessage
-from core.plugins.manager import call_impl
-from core.storage import storage
+from core.plugins.manager import PluginRegistry, call_impl
+from core.storage import Storage, storage
 from core.tenancy.isolation import across_tenants, set_tenant
 from core.tenancy.models import Tenant
 
@@ -50,25 +61,31 @@ SWEEP_DAYS = 7
 
 @dataclass
 class PurgeReport:
-    """Per municipality (slug): questions closed, questions purged, reports anonymised; files removed."""
+    """Per municipality (slug): questions closed, questions purged, reports anonymised, plugin rows
+    removed, cases removed after the archive term; files removed."""
 
     closed: Counter[str] = field(default_factory=Counter)
     purged: Counter[str] = field(default_factory=Counter)
     anonymised: Counter[str] = field(default_factory=Counter)
     plugin_rows: Counter[str] = field(default_factory=Counter)
+    removed: Counter[str] = field(default_factory=Counter)
     files_removed: int = 0
 
     def tenants(self) -> list[str]:
-        return sorted(set(self.closed) | set(self.purged) | set(self.anonymised) | set(self.plugin_rows))
+        return sorted(set(self.closed) | set(self.purged) | set(self.anonymised) | set(self.plugin_rows)
+                      | set(self.removed))
 
     def line(self, slug: str) -> str:
         return (f"{self.closed[slug]} questions closed, {self.purged[slug]} questions purged, "
-                f"{self.anonymised[slug]} reports anonymised, {self.plugin_rows[slug]} plugin rows removed")
+                f"{self.anonymised[slug]} reports anonymised, {self.plugin_rows[slug]} plugin rows removed, "
+                f"{self.removed[slug]} cases removed after the archive term")
 
     def summary(self) -> str:
         return (f"{sum(self.closed.values())} questions closed, {sum(self.purged.values())} questions purged, "
                 f"{sum(self.anonymised.values())} reports anonymised, "
-                f"{sum(self.plugin_rows.values())} plugin rows removed, {self.files_removed} files removed")
+                f"{sum(self.plugin_rows.values())} plugin rows removed, "
+                f"{sum(self.removed.values())} cases removed after the archive term, "
+                f"{self.files_removed} files removed")
 
 
 def _forget_reporter(case: Case) -> None:
@@ -188,6 +205,11 @@ def _expire_idempotency_records(db: Session, _tenants: dict[int, Tenant], at: da
     return 0, []
 
 
+def _tenant_ids(app: Flask) -> list[int]:
+    with database(app).session_scope() as session:
+        return list(session.scalars(select(Tenant.id).order_by(Tenant.id)))
+
+
 def _plugin_retention(app: Flask, at: datetime, report: PurgeReport) -> None:
     """Each municipality's enabled plugins apply their own terms (hook ``fygitaal_retention``).
 
@@ -195,9 +217,7 @@ def _plugin_retention(app: Flask, at: datetime, report: PurgeReport) -> None:
     and the others, and the other municipalities, go on.
     """
     registry = app.extensions["fygitaal.plugins"]
-    with database(app).session_scope() as session:
-        tenant_ids = list(session.scalars(select(Tenant.id).order_by(Tenant.id)))
-    for tenant_id in tenant_ids:
+    for tenant_id in _tenant_ids(app):
         with database(app).session_scope() as session:
             tenant = session.get(Tenant, tenant_id)
             if tenant is None:
@@ -212,6 +232,79 @@ def _plugin_retention(app: Flask, at: datetime, report: PurgeReport) -> None:
                                   extra={"plugin": impl.plugin_name})
                     continue
                 report.plugin_rows[tenant.slug] += int(removed or 0)
+
+
+def _plugins_release(session: Session, tenant: Tenant, case_ids: list[int], registry: PluginRegistry) -> bool:
+    """Let the enabled plugins delete their rows about these cases (hook ``fygitaal_cases_removed``).
+
+    All plugins share one savepoint, so a failure undoes every plugin's deletions for the batch;
+    returns whether the cases may go.
+    """
+    impl = None
+    try:
+        with session.begin_nested():
+            for impl in registry.hooks_for(tenant).fygitaal_cases_removed.get_hookimpls():
+                call_impl(impl, {"session": session, "tenant": tenant, "case_ids": case_ids})
+    except Exception:
+        name = impl.plugin_name if impl is not None else "?"
+        log.exception("plugin %s failed in fygitaal_cases_removed; %d cases of %s kept for the next run",
+                      name, len(case_ids), tenant.slug, extra={"plugin": name})
+        return False
+    return True
+
+
+def _remove_batch(session: Session, tenant: Tenant, at: datetime, registry: PluginRegistry, files: Storage,
+                  report: PurgeReport) -> int:
+    """One batch of the municipality's cases closed longer ago than its archive term; returns how many
+    went (0 when none are due or a plugin refused the batch)."""
+    ids = list(session.scalars(
+        select(Case.id).where(Case.status.in_(CLOSED_STATES),
+                              Case.closed_at < at - timedelta(days=tenant.archive_days))
+        .order_by(Case.id).limit(BATCH)
+    ))
+    if not ids:
+        return 0
+    keys = [*session.scalars(select(Attachment.storage_key).where(Attachment.case_id.in_(ids))),
+            *session.scalars(select(OutboxMessage.document_key).where(OutboxMessage.case_id.in_(ids),
+                                                                      OutboxMessage.document_key.is_not(None)))]
+    bulk = {"synchronize_session": False}
+    try:
+        with session.begin_nested():  # the plugins' deletions and the core's stand or fall together
+            if not _plugins_release(session, tenant, ids, registry):
+                return 0
+            for model in (Attachment, CaseEvent, CaseFollower, OutboxMessage):
+                session.execute(delete(model).where(model.case_id.in_(ids)), execution_options=bulk)
+            session.execute(update(ContactMoment).where(ContactMoment.case_id.in_(ids)).values(case_id=None),
+                            execution_options=bulk)
+            session.execute(update(Case).where(Case.merged_into_id.in_(ids)).values(merged_into_id=None),
+                            execution_options=bulk)
+            session.execute(delete(Case).where(Case.id.in_(ids)), execution_options=bulk)
+    except IntegrityError:  # a plugin left rows pointing at these cases (it lacks fygitaal_cases_removed)
+        log.exception("%d cases of %s kept for the next run: other rows still reference them", len(ids), tenant.slug)
+        return 0
+    for key in keys:  # before the commit, as in purge()
+        files.delete(key)
+    report.files_removed += len(keys)
+    report.removed[tenant.slug] += len(ids)
+    return len(ids)
+
+
+def _remove_archived(app: Flask, at: datetime, report: PurgeReport) -> None:
+    """Remove closed cases past their municipality's archive term, a batch per transaction.
+
+    A municipality whose plugin refuses a batch is left for the next run; the others go on.
+    """
+    registry = app.extensions["fygitaal.plugins"]
+    files = storage()
+    for tenant_id in _tenant_ids(app):
+        done = BATCH
+        while done == BATCH:
+            with database(app).session_scope() as session:
+                tenant = session.get(Tenant, tenant_id)
+                if tenant is None:
+                    break
+                set_tenant(session, tenant.id)
+                done = _remove_batch(session, tenant, at, registry, files, report)
 
 
 def purge(app: Flask, at: datetime) -> PurgeReport:
@@ -240,6 +333,7 @@ def purge(app: Flask, at: datetime) -> PurgeReport:
                         files.delete(key)
                     report.files_removed += len(keys)
         _plugin_retention(app, at, report)
+        _remove_archived(app, at, report)
     if report.tenants():
         log.info("retention: %s", report.summary())
     return report

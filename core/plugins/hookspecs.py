@@ -250,6 +250,26 @@ def fygitaal_retention(session: Session, tenant: Tenant, at: datetime) -> int:
     """
 
 
+@hookspec
+def fygitaal_cases_removed(session: Session, tenant: Tenant, case_ids: list[int]) -> None:
+    """Delete the plugin's rows that reference cases the core is about to remove.
+
+    Closed cases are removed after the municipality's ``archive_days`` (10 years by default). The
+    core calls this hook before it deletes them, so a plugin whose tables point at ``case_file``
+    deletes (or unlinks) its rows first and no foreign key stands in the way. All plugins run in
+    one savepoint per batch: when one raises, it is logged by name and that batch of cases is kept
+    for the next run, so nothing is half removed. Must be idempotent: the same ids may come again.
+
+    :param session: the database session, scoped to ``tenant``; do not commit, the core does.
+    :param tenant: the municipality.
+    :param case_ids: ids of the closed cases that go (at most one batch).
+
+    Status: called by the core's retention run (``core.cases.retention.purge``).
+
+    Scope: only plugins enabled for ``tenant``.
+    """
+
+
 # --- Notifications, knowledge and signals ----------------------------------------------------
 
 

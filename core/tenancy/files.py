@@ -102,6 +102,8 @@ class TenantFileSchema(Schema):
                              load_default=dict)
     question_days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=365))
     report_anonymise_days = fields.Integer(load_default=365, validate=validate.Range(min=30, max=3650))
+    archive_days = fields.Integer(load_default=3650, validate=validate.Range(
+        min=365, max=36500, error="give a number of days from {min} (1 year) to {max} (100 years)"))
     purposes = fields.List(fields.Nested(PurposeSchema), load_default=list)
 
 

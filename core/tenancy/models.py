@@ -42,6 +42,7 @@ class Tenant(Base):
     purposes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     question_days: Mapped[int] = mapped_column(default=30)
     report_anonymise_days: Mapped[int] = mapped_column(default=365)
+    archive_days: Mapped[int] = mapped_column(default=3650)  # closed cases are removed after this term
     config_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -19,7 +19,7 @@ from core.tenancy.isolation import set_tenant
 from core.tenancy.models import Department, Region, Tenant
 
 TENANT_FIELDS = ("name", "nis_code", "languages", "boundary", "identity", "plugins", "case_types",
-                 "question_days", "report_anonymise_days", "purposes")
+                 "question_days", "report_anonymise_days", "archive_days", "purposes")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from marshmallow import Schema, fields, validate
 from core.toolkit import Manifest, hookimpl, working_for
 from plugins.grofvuil.cases import fygitaal_case_created, fygitaal_case_types, fygitaal_validate_case
 from plugins.grofvuil.profile import (
+    fygitaal_cases_removed,
     fygitaal_consent_purposes,
     fygitaal_erase_profile,
     fygitaal_export_sections,
@@ -23,8 +24,9 @@ from plugins.grofvuil.profile import (
     fygitaal_retention,
 )
 
-__all__ = ["fygitaal_case_created", "fygitaal_case_types", "fygitaal_consent_purposes", "fygitaal_erase_profile",
-           "fygitaal_export_sections", "fygitaal_profile_sections", "fygitaal_retention", "fygitaal_validate_case"]
+__all__ = ["fygitaal_case_created", "fygitaal_case_types", "fygitaal_cases_removed", "fygitaal_consent_purposes",
+           "fygitaal_erase_profile", "fygitaal_export_sections", "fygitaal_profile_sections", "fygitaal_retention",
+           "fygitaal_validate_case"]
 
 
 class GrofvuilSettings(Schema):

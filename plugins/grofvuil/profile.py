@@ -5,7 +5,8 @@ Upcoming pickups serve the public task of collecting the waste (``dossierbehande
 the day has passed, a reservation is kept only as the resident's pickup history, with their
 consent (``grofvuil_historiek``): without it, the retention run removes it :data:`GRACE` after the
 pickup (time enough for a complaint about the collection). Erasing that purpose deletes the past
-reservations at once and leaves the upcoming ones, which the collection still needs.
+reservations at once and leaves the upcoming ones, which the collection still needs. When the core
+removes a closed case after the archive term, its reservation goes first.
 """
 
 from __future__ import annotations
@@ -126,3 +127,9 @@ def fygitaal_retention(session: Session, tenant: Tenant, at: datetime) -> int:
     if expired:
         session.execute(delete(Reservation).where(Reservation.id.in_(expired)))
     return len(expired)
+
+
+@hookimpl
+def fygitaal_cases_removed(session: Session, tenant: Tenant, case_ids: list[int]) -> None:
+    """The core removes these cases after the archive term: their reservations go first."""
+    session.execute(delete(Reservation).where(Reservation.case_id.in_(case_ids)))
