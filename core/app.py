@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import db, i18n, models, ratelimit, security, storage, web  # noqa: F401 - models: metadata
@@ -100,7 +99,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     @app.context_processor
     def _page_context() -> dict[str, object]:
-        return {"current_language": str(get_locale() or "nl"),
+        return {"current_language": i18n.current_language(),
                 "current_account": access.current_principal().account}
 
     if app.config["TRUSTED_PROXIES"]:

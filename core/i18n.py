@@ -31,6 +31,11 @@ def select_locale() -> str:
     return request.accept_languages.best_match(languages, default=languages[0])
 
 
+def current_language() -> str:
+    """The language of the current request's pages (Dutch when none is chosen)."""
+    return str(get_locale() or "nl")
+
+
 def safe_next(target: str | None, fallback: str = "/") -> str:
     """Only a local path may be a redirect target (no open redirects)."""
     if not target:

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import secrets
 
-from flask import Flask, Response, abort, current_app, g, request
+from flask import Blueprint, Flask, Response, abort, current_app, g, request
 from markupsafe import Markup
 
 CSP = (
@@ -75,6 +75,20 @@ def _add_headers(response: Response) -> Response:
     if current_app.config["ENV"] == "production":
         headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
     return response
+
+
+def keep_private(response: Response, *, no_referrer: bool = False) -> Response:
+    """A page with personal data (or a token): browsers and proxies keep no copy; optionally no Referer."""
+    if "no-store" not in response.headers.get("Cache-Control", ""):
+        response.headers["Cache-Control"] = "no-store"
+    if no_referrer:
+        response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def private_pages(blueprint: Blueprint, *, no_referrer: bool = False) -> None:
+    """Every page of ``blueprint`` is private (see :func:`keep_private`)."""
+    blueprint.after_request(lambda response: keep_private(response, no_referrer=no_referrer))
 
 
 def init_app(app: Flask) -> None:

@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -30,11 +29,13 @@ from core.cases.intake import (
 from core.cases.models import Case
 from core.cases.types import CaseType, case_types_for
 from core.db import get_session
+from core.i18n import current_language
 from core.identity.access import current_principal, requires
 from core.identity.models import Account, StaffMember
 from core.identity.policy import Principal
 from core.knowledge import search as knowledge_search
 from core.knowledge import service as knowledge
+from core.security import private_pages
 from core.tenancy.models import Department
 
 bp = Blueprint("behandeling", __name__, url_prefix="/<tenant>/behandeling")
@@ -50,12 +51,9 @@ CONTACT_CHANNELS = ("e-mail", "brief", "telefoon")
 RECEIVED_KEY = "balie_melding"
 
 
-@bp.after_request
-@balie_bp.after_request
-def _no_store(response: Response) -> Response:
-    """These pages show personal data (and once, a follow-up link): browsers and proxies keep no copy."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
+# These pages show personal data (and once, a follow-up link).
+private_pages(bp)
+private_pages(balie_bp)
 
 
 # --- The queue -----------------------------------------------------------------------------
@@ -152,9 +150,6 @@ def queue_page(db: Session, filters: QueueFilters, principal: Principal, departm
 def is_overdue(status: str, due_at: datetime | None, at: datetime) -> bool:
     return due_at is not None and status in lifecycle.OPEN_STATES and clock.as_utc(due_at) < at
 
-
-def _language() -> str:
-    return str(get_locale() or "nl")
 
 
 def _departments(db: Session) -> list[Department]:
@@ -257,7 +252,7 @@ def _replies(case: Case, case_type: CaseType | None, next_states: list[str]) -> 
 
 def _render_detail(db: Session, case: Case, *, error: str | None = None, form: Mapping[str, str] | None = None,
                    status: int = 200) -> tuple[str, int]:
-    language = _language()
+    language = current_language()
     case_type = case_types_for(g.tenant).get(case.type_code)
     staff = _staff(db)
     names = _staff_names(staff)
@@ -420,7 +415,7 @@ def _intake_request(form: Mapping[str, str], case_type: CaseType, extras: list[E
 def _render_staff_form(case_type: CaseType | None, *, errors: Mapping[str, list[str]] | None = None,
                        form: Mapping[str, str] | None = None, status: int = 200) -> tuple[str, int]:
     """``errors`` by form slot (see :func:`core.cases.forms.form_errors`)."""
-    language = _language()
+    language = current_language()
     page = render_template(
         "behandeling/balie_melding.html", case_type=case_type, case_types=case_types_for(g.tenant),
         extras=extra_fields(case_type, language) if case_type else [], channels=STAFF_CHANNELS,
@@ -451,7 +446,7 @@ def staff_intake() -> Response | tuple[str, int]:
     if case_type is None:
         return _render_staff_form(None, errors={"soort": [_("Kies een soort melding of vraag uit de lijst.")]},
                                   form=form, status=400)
-    extras = extra_fields(case_type, _language())
+    extras = extra_fields(case_type, current_language())
     own = _own_errors(form)
     # With the form's own problems the intake still runs (without photos, and rolled back) so that every
     # problem is shown at once.

@@ -23,7 +23,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,8 +37,10 @@ from core.cases.models import Attachment, Case, CaseFollower
 from core.cases.types import CaseType, case_types_for
 from core.clock import now
 from core.db import get_session
+from core.i18n import current_language
 from core.identity.access import current_principal
 from core.profiles.service import profile_of_account
+from core.security import keep_private
 from core.storage import storage
 from core.tenancy.service import list_tenants
 
@@ -59,14 +60,8 @@ FOLLOW_UP_ENDPOINTS = frozenset({"cases.received", "cases.exchange", "cases.doss
 
 @bp.after_request
 def _follow_up_headers(response: Response) -> Response:
-    if request.endpoint in FOLLOW_UP_ENDPOINTS:
-        response.headers.setdefault("Cache-Control", "no-store")
-        response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+    return keep_private(response, no_referrer=True) if request.endpoint in FOLLOW_UP_ENDPOINTS else response
 
-
-def _language() -> str:
-    return str(get_locale() or "nl")
 
 
 # --- Who may follow which case ---------------------------------------------------------------
@@ -119,7 +114,7 @@ def _intake_request(case_type_code: str, extras: list[ExtraField]) -> IntakeRequ
         reporter_phone=form.get("telefoon"), reporter_address=form.get("postadres"),
         preferred_channel=channel if channel in CHANNEL_CHOICES else None,
         reporter_account_id=account.id if account else None,
-        photos=uploaded_photos(intake.MAX_PHOTOS), language=_language(),
+        photos=uploaded_photos(intake.MAX_PHOTOS), language=current_language(),
     )
 
 
@@ -133,13 +128,13 @@ def _type_groups(language: str) -> list[tuple[str, list[tuple[str, str]]]]:
 
 def _render_choice(form: Mapping[str, str], errors: dict[str, list[str]] | None = None,
                    status: int = 200) -> tuple[str, int]:
-    return render_template("cases/choose_type.html", groups=_type_groups(_language()), form=form,
+    return render_template("cases/choose_type.html", groups=_type_groups(current_language()), form=form,
                            errors=errors or {}, slot_href=SLOT_HREF), status
 
 
 def _render_intake(case_type: CaseType, form: Mapping[str, Any], *, errors: Mapping[str, list[str]] | None = None,
                    duplicates: list[tuple[Case, float]] | None = None, status: int = 200) -> tuple[str, int]:
-    language = _language()
+    language = current_language()
     extras = extra_fields(case_type, language)
     return render_template(
         "cases/report.html", case_type=case_type, type_label=case_type.label(language), extras=extras,
@@ -172,7 +167,7 @@ def file_report() -> Response | tuple[str, int]:
     case_type = case_types_for(g.tenant).get(code)
     if case_type is None:
         return _render_choice(request.form, {"type": [_("Kies een soort melding of vraag uit de lijst.")]}, 400)
-    submitted = _intake_request(code, extra_fields(case_type, _language()))
+    submitted = _intake_request(code, extra_fields(case_type, current_language()))
     if case_type.public and request.form.get("bevestigd") != "1" and submitted.lat is not None \
             and submitted.lon is not None and geo.valid_wgs84(submitted.lat, submitted.lon):
         nearby = intake.nearby_open_cases(db, code, submitted.lat, submitted.lon, case_type.duplicate_radius_m)
@@ -275,7 +270,7 @@ def following_page() -> tuple[str, int]:
         abort(404)
     case_type = case_types_for(g.tenant).get(case.type_code)
     return render_template("cases/following.html", follower=follower, reference=case.reference,
-                           type_label=case_type.label(_language()) if case_type else case.type_code), 200
+                           type_label=case_type.label(current_language()) if case_type else case.type_code), 200
 
 
 @bp.post("/<tenant>/volgen/bevestigen")
@@ -315,7 +310,7 @@ def _render_dossier(case: Case, *, errors: Mapping[str, list[str]] | None = None
     slot_href = {slot: slot if slot in shown else "" for slot in ("aanvulling", "reden", "tevreden")}
     return render_template(
         "cases/dossier.html", case=case, parent=parent, events=[e for e in case.events if e.visible_to_citizen],
-        attachments=case.attachments, type_label=case_type.label(_language()) if case_type else case.type_code,
+        attachments=case.attachments, type_label=case_type.label(current_language()) if case_type else case.type_code,
         status_label=status_label, resolution_label=resolution_label, closed=closed,
         errors=errors or {}, form=form or {}, slot_href=slot_href,
     ), status

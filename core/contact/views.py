@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -30,6 +29,7 @@ from core.contact import search as person_search
 from core.contact import service
 from core.contact.models import CONTACT_CHANNELS, OUTCOMES
 from core.db import get_session
+from core.i18n import current_language
 from core.identity.access import current_principal, requires
 from core.knowledge.service import suggest_for
 from core.profiles.labels import CHANNEL_LABELS, FIELD_LABELS, LEGAL_BASIS_LABELS, OUTCOME_LABELS
@@ -45,6 +45,7 @@ from core.profiles.service import (
     record_consent,
     update_preferences,
 )
+from core.security import private_pages
 
 bp = Blueprint("balie", __name__, url_prefix="/<tenant>/balie")
 
@@ -58,15 +59,8 @@ REPLY_CHANNELS = ("e-mail", "brief", "telefoon")  # what a case's preferred chan
 SUGGESTIONS = 5
 
 
-@bp.after_request
-def _no_store(response: Response) -> Response:
-    """Every page here shows personal data: browsers and proxies keep no copy."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
+private_pages(bp)  # every page here shows personal data
 
-
-def _language() -> str:
-    return str(get_locale() or "nl")
 
 
 def _staff_id() -> int:
@@ -176,7 +170,7 @@ def _render_new(*, errors: Mapping[str, list[str]] | None = None, form: Mapping[
     purposes = [p for p in catalogue_for(g.tenant).values() if p.is_choice]
     page = render_template("balie/new_profile.html", errors=errors or {}, form=form or {}, purposes=purposes,
                            channels=NEW_PROFILE_CHANNELS, preferred_channels=PREFERRED_CHANNELS,
-                           channel_labels=CHANNEL_LABELS, language=_language())
+                           channel_labels=CHANNEL_LABELS, language=current_language())
     return page, status
 
 
@@ -272,7 +266,7 @@ def open_profile(profile_id: int) -> Response | tuple[str, int]:
 def _render_person(profile: Profile, opening: Mapping[str, Any], *, errors: Mapping[str, list[str]] | None = None,
                    form: Mapping[str, str] | None = None, status: int = 200) -> tuple[str, int]:
     db = get_session()
-    language = _language()
+    language = current_language()
     raw_cursor = request.args.get("tot", "")
     try:
         cursor = service.Cursor.decode(raw_cursor) if raw_cursor else None
@@ -406,7 +400,7 @@ def consent(profile_id: int) -> Response | tuple[str, int]:
 
 def _render_on_behalf(profile: Profile, case_type: CaseType | None, *, errors: Mapping[str, list[str]] | None = None,
                       form: Mapping[str, str] | None = None, status: int = 200) -> tuple[str, int]:
-    language = _language()
+    language = current_language()
     page = render_template(
         "balie/on_behalf.html", profile=profile, case_type=case_type, case_types=case_types_for(g.tenant),
         extras=extra_fields(case_type, language) if case_type else [], errors=errors or {}, form=form or {},
@@ -444,7 +438,7 @@ def on_behalf(profile_id: int) -> Response | tuple[str, int]:
     if case_type is None:
         return _render_on_behalf(profile, None, errors={"soort": [_("Kies een soort melding of vraag uit de lijst.")]},
                                  form=form, status=400)
-    extras = extra_fields(case_type, _language())
+    extras = extra_fields(case_type, current_language())
     channel = form.get("kanaal", "")
     own = {} if channel in INTAKE_CHANNELS else {"kanaal": [_("Kies langs welk kanaal de melding binnenkwam.")]}
     at = clock.now()
@@ -461,7 +455,7 @@ def on_behalf(profile_id: int) -> Response | tuple[str, int]:
         if own:
             raise IntakeError({})
         service.register_contact_moment(
-            db, profile, channel=channel, topic=case_type.label(_language()), summary="", case_reference="",
+            db, profile, channel=channel, topic=case_type.label(current_language()), summary="", case_reference="",
             outcome="melding_aangemaakt", staff_id=_staff_id(), at=at, case_id=result.case.id)
     except IntakeError as refused:
         db.rollback()

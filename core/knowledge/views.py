@@ -11,13 +11,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from core import clock
 from core.db import get_session
+from core.i18n import current_language
 from core.identity.access import current_principal, requires
 from core.knowledge import search, service
 from core.knowledge.models import RegionalArticle
@@ -52,7 +52,7 @@ def _form_of(content: service.ArticleContent) -> dict[str, str]:
 def admin_index() -> str:
     db = get_session()
     return render_template("kennisbank/beheer.html", articles=service.municipal_articles(db, g.tenant),
-                           adoptable=service.adoptable(db, g.tenant), language=str(get_locale() or "nl"),
+                           adoptable=service.adoptable(db, g.tenant), language=current_language(),
                            in_language=search.in_language)
 
 
@@ -84,7 +84,7 @@ def _municipal_or_404(article_id: int) -> service.MunicipalArticle:
 def admin_edit(article_id: int) -> Response | tuple[str, int]:
     entry = _municipal_or_404(article_id)
     context = {"action": url_for("knowledge_admin.admin_edit", article_id=article_id), "title": _("Artikel bewerken"),
-               "entry": entry, "language": str(get_locale() or "nl"), "in_language": search.in_language}
+               "entry": entry, "language": current_language(), "in_language": search.in_language}
     if request.method == "GET":
         return _render_article(form=_form_of(service.content_of(entry.article)), **context)
     try:
@@ -157,7 +157,7 @@ def region_index() -> str:
     regions = _regions()
     articles = {region.id: service.regional_articles(db, region.id) for region in regions}
     return render_template("kennisbank/regio.html", regions=regions, articles=articles,
-                           language=str(get_locale() or "nl"), in_language=search.in_language)
+                           language=current_language(), in_language=search.in_language)
 
 
 @region_bp.route("/nieuw", methods=["GET", "POST"])
@@ -212,5 +212,5 @@ def find() -> tuple[str, int]:
         error = _("Een zoekopdracht mag hoogstens %(max)d tekens lang zijn.", max=search.MAX_QUERY)
         return render_template("kennisbank/zoeken.html", query=query[:search.MAX_QUERY], results=None,
                                error=error), 400
-    results = search.find(get_session(), g.tenant, query, str(get_locale() or "nl")) if query else None
+    results = search.find(get_session(), g.tenant, query, current_language()) if query else None
     return render_template("kennisbank/zoeken.html", query=query, results=results, error=None), 200

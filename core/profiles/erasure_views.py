@@ -10,20 +10,17 @@ from werkzeug.wrappers import Response
 from core import clock
 from core.db import get_session
 from core.i18n import select_locale
-from core.identity.access import current_principal, requires
+from core.identity.access import current_principal, requires, resident_account, resident_required
 from core.profiles import erasure
 from core.profiles.models import ErasureRequest, Profile
 from core.profiles.purposes import catalogue_for
 from core.profiles.service import profile_of_account
+from core.security import private_pages
 
 bp = Blueprint("erasure", __name__)
 
 
-@bp.after_request
-def _no_store(response: Response) -> Response:
-    """These pages name residents and what they asked: browsers and proxies keep no copy."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
+private_pages(bp)  # these pages name residents and what they asked
 
 
 def _titles() -> dict[str, str]:
@@ -42,11 +39,10 @@ def _render_request_page(profile: Profile, errors: list[str] | None = None,
 
 
 @bp.route("/mijn/<tenant>/wissen", methods=["GET", "POST"], endpoint="request")
+@resident_required
 def request_page() -> Response | tuple[str, int]:
     """The resident's requests in this municipality; a POST asks to erase the chosen consent purposes."""
-    account = current_principal().account
-    if account is None:
-        return redirect(url_for("identity.login", next=request.full_path.rstrip("?")))
+    account = resident_account()
     db = get_session()
     profile = profile_of_account(db, account.id)
     if profile is None:

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from babel.dates import format_datetime
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from core.i18n import current_language
 from core.outbox.letters import BRUSSELS
 from core.outbox.letters import _Letter as Page  # the letters' A4 page with the Unicode font
 
@@ -23,7 +23,7 @@ from core.outbox.letters import _Letter as Page  # the letters' A4 page with the
 def _when(value: str | None) -> str:
     if not value:
         return "–"
-    locale = str(get_locale() or "nl")
+    locale = current_language()
     return format_datetime(datetime.fromisoformat(value).astimezone(BRUSSELS), format="short", locale=locale)
 
 

@@ -7,13 +7,12 @@ offers a "Vernieuwen" link while the worker builds the export (no timed reload: 
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from werkzeug.wrappers import Response
 
 from core.clock import as_utc, now
 from core.db import get_session
-from core.identity.access import current_principal
-from core.identity.models import Account
+from core.i18n import current_language
+from core.identity.access import resident_account, resident_login
 from core.profiles.export import (
     BUSY,
     ExportError,
@@ -24,37 +23,26 @@ from core.profiles.export import (
     fetch_once,
     request_export,
 )
+from core.security import private_pages
 from core.storage import storage
 
 bp = Blueprint("exports", __name__)
 
 
-@bp.after_request
-def _no_store(response: Response) -> Response:
-    """Every page here is about a person's data."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+private_pages(bp, no_referrer=True)  # every page here is about a person's data
 
 
-def _account() -> Account | None:
-    return current_principal().account
-
-
-def _to_login() -> Response:
-    return redirect(url_for("identity.login", next=request.full_path.rstrip("?")))
+bp.before_request(resident_login)
 
 
 @bp.route("/mijn/export", methods=["GET", "POST"])
 def index() -> Response | tuple[str, int]:
     """The account's exports; a POST asks for a new one and goes to its status page."""
-    account = _account()
-    if account is None:
-        return _to_login()
+    account = resident_account()
     db = get_session()
     if request.method == "POST":
         try:
-            export = request_export(db, account.id, language=str(get_locale() or "nl"), at=now())
+            export = request_export(db, account.id, language=current_language(), at=now())
         except ExportError as exc:
             db.rollback()
             return render_template("mijn/export.html", exports=exports_of(db, account.id), error=str(exc)), 409
@@ -66,9 +54,7 @@ def index() -> Response | tuple[str, int]:
 @bp.get("/mijn/export/<int:export_id>")
 def status(export_id: int) -> Response | tuple[str, int]:
     """Progress while the worker builds it; the two downloads once it is ready."""
-    account = _account()
-    if account is None:
-        return _to_login()
+    account = resident_account()
     export = export_of(get_session(), account.id, export_id)
     if export is None:
         abort(404)
@@ -82,9 +68,7 @@ def status(export_id: int) -> Response | tuple[str, int]:
 @bp.get("/mijn/export/<int:export_id>/<fmt>")
 def download(export_id: int, fmt: str) -> Response | tuple[str, int]:
     """The file, once, for its owner, within 15 minutes of being ready; then it is deleted."""
-    account = _account()
-    if account is None:
-        return _to_login()
+    account = resident_account()
     db = get_session()
     try:
         fetched = fetch_once(db, account.id, export_id, fmt, at=now())

@@ -15,9 +15,8 @@ import base64
 import hashlib
 import hmac
 import io
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from functools import wraps
 from typing import Any
 
 import qrcode
@@ -34,7 +33,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import format_date, get_locale
+from flask_babel import format_date
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
@@ -44,8 +43,8 @@ from core.cases.models import Case
 from core.cases.types import case_types_for
 from core.clock import as_utc, now
 from core.db import get_session
-from core.i18n import LANGUAGE_NAMES
-from core.identity.access import current_principal
+from core.i18n import LANGUAGE_NAMES, current_language
+from core.identity.access import current_principal, resident_required
 from core.profiles.labels import CHANNEL_LABELS, FIELD_LABELS
 from core.profiles.models import Profile, Share
 from core.profiles.purposes import PROFILE_FIELDS
@@ -70,6 +69,7 @@ from core.profiles.share import (
     state_of,
     views_of,
 )
+from core.security import private_pages
 from core.tenancy.isolation import set_tenant
 from core.tenancy.models import Tenant
 from core.tenancy.service import list_tenants
@@ -83,16 +83,8 @@ VIEW_MINUTES = 15
 QR_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
 
 
-@bp.after_request
-def _private(response: Response) -> Response:
-    """Share pages carry personal data or a token: never cached, never referred."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+private_pages(bp, no_referrer=True)  # share pages carry personal data or a token
 
-
-def _language() -> str:
-    return str(get_locale() or "nl")
 
 
 def share_link(token: str) -> str:
@@ -109,18 +101,6 @@ def qr_image(link: str, fmt: str) -> bytes:
 
 
 # --- The resident's side -----------------------------------------------------------------------
-
-
-def _resident_only(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Anonymous visitors are sent to log in first."""
-
-    @wraps(view)
-    def guarded(*args: Any, **kwargs: Any) -> Any:
-        if current_principal().account is None:
-            return redirect(url_for("identity.login", next=request.full_path.rstrip("?")))
-        return view(*args, **kwargs)
-
-    return guarded
 
 
 def _profile() -> Profile | None:
@@ -178,7 +158,7 @@ def _case_rows(tenant: Tenant, cases: list[Case]) -> list[dict[str, str]]:
     """Reference, type and status only: a share never shows a case's description."""
     types = case_types_for(tenant)
     return [{"id": str(case.id), "reference": case.reference, "status": status_label(case.status),
-             "type": types[case.type_code].label(_language()) if case.type_code in types else case.type_code}
+             "type": types[case.type_code].label(current_language()) if case.type_code in types else case.type_code}
             for case in cases]
 
 
@@ -200,7 +180,7 @@ def _render_index(profile: Profile, form: Mapping[str, Any], errors: Mapping[str
 
 
 @bp.route("/mijn/<tenant>/delen", methods=["GET", "POST"])
-@_resident_only
+@resident_required
 def index() -> Response | tuple[str, int]:
     """The share form and the resident's shares here; a POST makes a share and shows its code."""
     profile = _profile()
@@ -225,7 +205,7 @@ def index() -> Response | tuple[str, int]:
 
 
 @bp.get("/mijn/<tenant>/delen/<int:share_id>")
-@_resident_only
+@resident_required
 def detail(share_id: int) -> str:
     """The code (while this session knows it), what it shares, its views and a revoke button."""
     profile, share = _own_share(share_id)
@@ -240,7 +220,7 @@ def detail(share_id: int) -> str:
 
 
 @bp.get("/mijn/<tenant>/delen/<int:share_id>/qr.<fmt>")
-@_resident_only
+@resident_required
 def qr(share_id: int, fmt: str) -> Response:
     if fmt not in QR_TYPES:
         abort(404)
@@ -254,7 +234,7 @@ def qr(share_id: int, fmt: str) -> Response:
 
 
 @bp.post("/mijn/<tenant>/delen/<int:share_id>/intrekken")
-@_resident_only
+@resident_required
 def revoke(share_id: int) -> Response:
     share = _own_share(share_id)[1]
     db = get_session()

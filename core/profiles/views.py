@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -20,8 +19,8 @@ from core.cases.lifecycle import status_label
 from core.cases.types import case_types_for
 from core.clock import now
 from core.db import get_session
-from core.identity.access import current_principal
-from core.identity.models import Account
+from core.i18n import current_language
+from core.identity.access import resident_account, resident_login
 from core.profiles.access_log import entries_for_profile
 from core.profiles.labels import CHANNEL_LABELS, FIELD_LABELS, LEGAL_BASIS_LABELS, OUTCOME_LABELS, SECTION_LABELS
 from core.profiles.models import CONTACT_CHANNELS, LANGUAGES, ConsentRecord, PreferenceChange, Profile
@@ -38,6 +37,7 @@ from core.profiles.service import (
     record_consent,
     update_preferences,
 )
+from core.security import private_pages
 
 bp = Blueprint("mijn", __name__, url_prefix="/mijn")
 
@@ -45,33 +45,16 @@ def _label(labels: Mapping[str, Any], code: str | None) -> str:
     return str(labels.get(code or "", code or ""))
 
 
-def _language() -> str:
-    return str(get_locale() or "nl")
+
+bp.before_request(resident_login)  # every page here is the resident's own
 
 
-@bp.before_request
-def _residents_only() -> Response | None:
-    """Anonymous visitors log in first and come back here."""
-    if current_principal().account is None:
-        return redirect(url_for("identity.login", next=request.full_path.rstrip("?")))
-    return None
-
-
-@bp.after_request
-def _no_store(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _account() -> Account:
-    account = current_principal().account
-    assert account is not None  # _residents_only
-    return account
+private_pages(bp)
 
 
 def _own_profile() -> Profile | None:
     """The resident's profile in the municipality of the URL (scoped by the tenant resolution)."""
-    return profile_of_account(get_session(), _account().id)
+    return profile_of_account(get_session(), resident_account().id)
 
 
 # --- Overview --------------------------------------------------------------------------------
@@ -80,9 +63,9 @@ def _own_profile() -> Profile | None:
 @bp.get("/")
 def overview() -> str:
     """Every municipality where the resident has a profile, with what it holds about them."""
-    account = _account()
+    account = resident_account()
     overviews = overview_for(get_session(), account.id)
-    language = _language()
+    language = current_language()
     type_labels = {}
     for item in overviews:
         types = case_types_for(item.tenant)
@@ -114,8 +97,8 @@ def _by_whom(change: PreferenceChange) -> str:
 
 def _preference_form(profile: Profile | None) -> dict[str, Any]:
     if profile is None:
-        account = _account()
-        return {"name": account.name or "", "email": account.email or "", "language": _language()}
+        account = resident_account()
+        return {"name": account.name or "", "email": account.email or "", "language": current_language()}
     return {"name": profile.name, "birth_date": profile.birth_date.isoformat() if profile.birth_date else "",
             "address": profile.address, "email": profile.email, "phone": profile.phone,
             "language": profile.language, "preferred_channel": profile.preferred_channel or "",
@@ -151,7 +134,7 @@ def save_preferences() -> Response | tuple[str, int]:
     profile = _own_profile()
     try:
         if profile is None:
-            profile = ensure_profile(db, _account(), now())
+            profile = ensure_profile(db, resident_account(), now())
         changed = update_preferences(db, profile, changes, actor=Actor.resident("web"), at=now())
     except ProfileError as error:
         db.rollback()
@@ -179,7 +162,7 @@ def _render_consents(profile: Profile | None, errors: Mapping[str, list[str]] | 
     purposes = sorted(consents.catalogue.values(), key=lambda p: (p.is_choice, p.code))
     return render_template(
         "mijn/consents.html", tenant=g.tenant, purposes=purposes, consents=consents, state=_consent_state,
-        history=consent_history(db, profile) if profile else [], language=_language(), errors=errors or {},
+        history=consent_history(db, profile) if profile else [], language=current_language(), errors=errors or {},
         slot_href={"doel": ""}, legal_basis_labels=LEGAL_BASIS_LABELS, channel_labels=CHANNEL_LABELS, label=_label,
     ), status
 
@@ -200,9 +183,9 @@ def decide_consent() -> Response | tuple[str, int]:
     profile = _own_profile()
     try:
         if profile is None:
-            profile = ensure_profile(db, _account(), now())
+            profile = ensure_profile(db, resident_account(), now())
         record_consent(db, g.tenant, profile, request.form.get("doel", ""), decision == "geven",
-                       actor=Actor.resident("web"), language=_language(), at=now())
+                       actor=Actor.resident("web"), language=current_language(), at=now())
     except ConsentError as error:
         db.rollback()
         return _render_consents(_own_profile(), {"doel": [str(error)]}, 400)
